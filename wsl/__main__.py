@@ -1,0 +1,3 @@
+from wsl.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Readers and writers of dataset formats, and demo-data generators. No torch."""

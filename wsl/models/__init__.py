@@ -1,0 +1,1 @@
+"""Torch models built on wsl.features, and the shared training loop."""

@@ -1,0 +1,30 @@
+"""``--jobs N``: run one function over many inputs in N processes, results in input order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
+
+from wsl.progress import track
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def map_jobs(fn: Callable[[T], R], items: Sequence[T], jobs: int = 1, description: str = "working") -> Iterator[R]:
+    """Yield ``fn(item)`` for each item, in order, using ``jobs`` worker processes (1: in this process).
+
+    ``fn`` must be a module-level function so it can be sent to the workers. A worker's exception
+    (a BadInput, say) is re-raised here unchanged.
+    """
+    if jobs < 1:
+        from wsl.errors import BadInput
+
+        raise BadInput(f"--jobs must be at least 1, got {jobs}")
+    if jobs == 1 or len(items) <= 1:
+        for item in track(items, description):
+            yield fn(item)
+        return
+    with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
+        yield from track(pool.map(fn, items), description, total=len(items))

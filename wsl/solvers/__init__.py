@@ -1,0 +1,1 @@
+"""Convex machinery on NumPy/SciPy: DIFFRAC, Frank-Wolfe, linear oracles, rounding. No torch."""

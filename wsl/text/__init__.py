@@ -1,0 +1,1 @@
+"""Screenplay and subtitle parsing, token normalisation, word alignment, NLP. No torch."""
