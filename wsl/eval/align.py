@@ -1,0 +1,96 @@
+"""Metrics of screenplay/subtitle alignment against gold (DESIGN.md: Metrics, alignment).
+
+Gold is the format of ``tbbt-season1/aligned-fixture/*.gold.json``: ``blocks`` (script_line, character,
+text, status ``matched`` | ``absent``, start, end) and ``cues`` (index, speakers). Blocks are matched
+to the output's dialogue elements by ``script_line``; cues by ``index``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from wsl.errors import BadInput
+
+__all__ = ["evaluate_alignment", "combine", "COUNT_KEYS"]
+
+COUNT_KEYS = ("blocks_in_film", "within_1s", "within_2s", "in_film_aligned", "blocks_absent", "absent_abstained",
+              "blocks_missing", "cues", "cues_attributed", "speakers_correct", "speakers_correct_attributed")
+
+
+def _name(s: str) -> str:
+    return " ".join(str(s).upper().split())
+
+
+def _check(obj: Any, what: str, keys: tuple[str, ...]) -> None:
+    if not isinstance(obj, dict) or not all(k in obj for k in keys):
+        raise BadInput(f"{what} is not an aligned-script JSON: expected an object with {', '.join(keys)}")
+
+
+def evaluate_alignment(output: dict[str, Any], gold: dict[str, Any]) -> dict[str, Any]:
+    """Counts and shares: blocks in the film with start within 1 s / 2 s of gold, absent blocks abstained,
+    cues whose speakers (in order) equal gold's — over all gold cues and over the cues attributed."""
+    _check(output, "the output", ("elements", "cues"))
+    _check(gold, "the gold file", ("blocks", "cues"))
+    by_line = {e.get("script_line"): e for e in output["elements"] if e.get("type") == "dialogue"}
+    c = dict.fromkeys(COUNT_KEYS, 0)
+    errors: list[float] = []
+    for b in gold["blocks"]:
+        pred = by_line.get(b.get("script_line"))
+        if pred is None:
+            c["blocks_missing"] += 1
+        aligned = bool(pred and pred.get("aligned") and pred.get("start") is not None)
+        if b.get("status") == "absent" or b.get("start") is None:
+            c["blocks_absent"] += 1
+            c["absent_abstained"] += int(not aligned)
+            continue
+        c["blocks_in_film"] += 1
+        if aligned:
+            c["in_film_aligned"] += 1
+            err = abs(float(pred["start"]) - float(b["start"]))  # type: ignore[index]
+            errors.append(err)
+            c["within_1s"] += int(err <= 1.0)
+            c["within_2s"] += int(err <= 2.0)
+    pred_cues = {q.get("index"): q for q in output["cues"]}
+    for g in gold["cues"]:
+        c["cues"] += 1
+        q = pred_cues.get(g.get("index"))
+        speakers = [_name(s) for s in (q or {}).get("speakers") or []]
+        if speakers:
+            c["cues_attributed"] += 1
+        ok = speakers == [_name(s) for s in g.get("speakers") or []]
+        c["speakers_correct"] += int(ok)
+        c["speakers_correct_attributed"] += int(ok and bool(speakers))
+    res = _shares(c)
+    errors.sort()
+    res["median_abs_error_s"] = round(errors[len(errors) // 2], 3) if errors else None
+    return res
+
+
+def _shares(c: dict[str, int]) -> dict[str, Any]:
+    def share(n: int, d: int) -> float | None:
+        return round(n / d, 4) if d else None
+
+    return {
+        "share_within_1s": share(c["within_1s"], c["blocks_in_film"]),
+        "share_within_2s": share(c["within_2s"], c["blocks_in_film"]),
+        "share_in_film_aligned": share(c["in_film_aligned"], c["blocks_in_film"]),
+        "share_absent_abstained": share(c["absent_abstained"], c["blocks_absent"]),
+        "speaker_accuracy": share(c["speakers_correct"], c["cues"]),
+        "speaker_accuracy_attributed": share(c["speakers_correct_attributed"], c["cues_attributed"]),
+        "share_cues_attributed": share(c["cues_attributed"], c["cues"]),
+        "counts": dict(c),
+    }
+
+
+def combine(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Pool several evaluations (micro-average over blocks and cues)."""
+    total = dict.fromkeys(COUNT_KEYS, 0)
+    n = 0
+    for r in results:
+        n += 1
+        for k in COUNT_KEYS:
+            total[k] += int(r["counts"][k])
+    res = _shares(total)
+    res["files"] = n
+    return res
