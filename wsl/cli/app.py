@@ -11,7 +11,7 @@ import sys
 import typer
 
 from wsl import __version__
-from wsl.cli import doctor, features
+from wsl.cli import doctor, features, milnce
 from wsl.errors import WslError
 from wsl.progress import set_quiet
 
@@ -45,6 +45,7 @@ def _main(
 
 app.command("doctor")(doctor.doctor)
 app.add_typer(features.app, name="features")
+app.add_typer(milnce.app, name="milnce")
 
 
 def main(argv: list[str] | None = None) -> None:
