@@ -43,6 +43,7 @@ class AlignOptions:
     # (measured: 0.28 to 0.98 for the right film, at most 0.03 for another one).
     min_run_share: float = 0.08
     full_matrix: bool = False
+    reorder: bool = True  # second pass for scenes the film moved (see _rescue_reordered)
     scoring: Scoring = field(default_factory=Scoring)
 
 
@@ -123,6 +124,8 @@ def align(screenplay: Screenplay, subs: SubtitleFile, options: AlignOptions | No
             f"are they the subtitles of another film or in another language? "
             f"({screenplay.path} vs {subs.path})")
 
+    reordered = _rescue_reordered(block_tokens, a_words, b_words, a_to_b, b_to_a, opt) if opt.reorder else set()
+
     # ---- dialogue blocks: confidence, times, cues
     out_elements: list[dict[str, Any]] = []
     block_span: dict[int, tuple[int, int]] = {}  # element -> (first, last) matched subtitle token
@@ -167,6 +170,8 @@ def align(screenplay: Screenplay, subs: SubtitleFile, options: AlignOptions | No
                 rec["start"] = _round(start)
                 rec["end"] = _round(end)
                 rec["aligned"] = True
+                if e_idx in reordered:
+                    rec["reordered"] = True
                 rec["cues"] = sorted({subs.cues[s_tokens[j].cue].index for j in range(j_start, j_end + 1)})
         out_elements.append(rec)
 
@@ -203,6 +208,62 @@ CONF_INSIDE = 0.5  # an unmatched turn inside an aligned block's words
 CONF_CONTINUED = 0.3  # a turn with no words (a fragment), given to the speaker before it
 CONF_GUESS = 0.2  # a line absent from the screenplay: the other party of the conversation
 GUESS_WINDOW_S = 10.0  # fill only between known speakers this close in time
+
+
+def _rescue_reordered(block_tokens: dict[int, tuple[int, int]], a_words: list[str], b_words: list[str],
+                      a_to_b: np.ndarray, b_to_a: np.ndarray, opt: AlignOptions) -> set[int]:
+    """Second pass for scenes the film plays in another order than the script (editing moves scenes).
+
+    The monotone pass leaves such a scene unmatched. The words of the blocks it left unaligned are
+    aligned once more with the subtitle words nobody matched. A run of consecutive unaligned blocks is
+    accepted only when its new matches come in runs of consecutive words (one shared "I'm sorry" proves
+    nothing). Updates a_to_b/b_to_a in place; returns the blocks that were placed this way.
+    """
+    def conf(lo: int, hi: int) -> float:
+        return float((a_to_b[lo:hi] >= 0).sum()) / max(1, hi - lo)
+
+    blocks = sorted(block_tokens)
+    unaligned = [e for e in blocks if conf(*block_tokens[e]) < opt.min_confidence]
+    a_idx = np.asarray([i for e in unaligned for i in range(*block_tokens[e]) if a_to_b[i] < 0], dtype=np.int64)
+    b_idx = np.flatnonzero(b_to_a < 0)
+    if len(a_idx) < 4 or len(b_idx) < 4:
+        return set()
+    wa = align_words([a_words[i] for i in a_idx], [b_words[j] for j in b_idx], opt.scoring)
+    if not len(wa.pairs):
+        return set()
+    new = np.stack([a_idx[wa.pairs[:, 0]], b_idx[wa.pairs[:, 1]]], axis=1)
+    # Group consecutive unaligned blocks (a scene, usually) and judge each group as a whole.
+    pos = {e: k for k, e in enumerate(blocks)}
+    groups: list[list[int]] = []
+    for e in unaligned:
+        if groups and pos[e] == pos[groups[-1][-1]] + 1:
+            groups[-1].append(e)
+        else:
+            groups.append([e])
+    placed: set[int] = set()
+    for group in groups:
+        lo, hi = block_tokens[group[0]][0], block_tokens[group[-1]][1]
+        sel = new[(new[:, 0] >= lo) & (new[:, 0] < hi)]
+        if words_in_runs(sel, 3) < 6 or words_in_runs(sel, 3) < 0.5 * len(sel):
+            continue
+        for e in group:
+            blo, bhi = block_tokens[e]
+            mine = sel[(sel[:, 0] >= blo) & (sel[:, 0] < bhi)]
+            if not len(mine):
+                continue
+            # Each block on its own: consecutive words, packed in a stretch of subtitles its own size.
+            n = bhi - blo
+            packed = mine[-1, 1] - mine[0, 1] + 1 <= 2 * n + 4
+            if not packed or words_in_runs(mine, min(3, n)) < min(3, n):
+                continue
+            old = a_to_b[blo:bhi]
+            b_to_a[old[old >= 0]] = -1  # the first pass's few scattered matches of this block give way
+            a_to_b[blo:bhi] = -1
+            a_to_b[mine[:, 0]] = mine[:, 1]
+            b_to_a[mine[:, 1]] = mine[:, 0]
+            if conf(blo, bhi) >= opt.min_confidence:
+                placed.add(e)
+    return placed
 
 
 def _cue_speakers(els: list, subs: SubtitleFile, cleaned: list, s_tokens: list[_SubToken], a_block: list[int],
