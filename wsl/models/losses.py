@@ -11,6 +11,11 @@ import torch
 import torch.nn.functional as F
 
 
+def _upcast(x: torch.Tensor) -> torch.Tensor:
+    """float32 at least (bf16/fp16 under autocast lack the range for logsumexp over thousands of terms)."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
 def milnce_loss(video: torch.Tensor, text: torch.Tensor, mask: torch.Tensor | None = None,
                 temperature: float = 1.0, offset: int = 0, count: int | None = None) -> torch.Tensor:
     """MIL-NCE over a batch: ``video`` (N, d), ``text`` (N, P, d) = P candidate narrations per clip.
@@ -28,21 +33,19 @@ def milnce_loss(video: torch.Tensor, text: torch.Tensor, mask: torch.Tensor | No
         raise ValueError(f"video {tuple(video.shape)} and text {tuple(text.shape)} embeddings do not pair up")
     count = n - offset if count is None else count
     rows = torch.arange(offset, offset + count, device=video.device)
-    # Similarities in float32 even under bf16 autocast: logsumexp over thousands of terms needs the range.
-    v = video.float()
-    t = text.float()
+    v, t = _upcast(video), _upcast(text)
     valid = torch.ones(n, p, dtype=torch.bool, device=video.device) if mask is None else mask.bool()
-    neg_inf = torch.finfo(torch.float32).min  # finite, so a fully masked block gives no NaN gradient
+    neg_inf = torch.finfo(v.dtype).min  # finite, so a fully masked block gives no NaN gradient
     # a[i, j, q] = clip (offset + i) . candidate q of clip j
-    a = torch.einsum("id,jqd->ijq", v[rows], t) / temperature
+    with torch.autocast(device_type=video.device.type, enabled=False):  # keep the similarities in fp32
+        a = torch.einsum("id,jqd->ijq", v[rows], t) / temperature
+        # b[i, j, q] = clip j . candidate q of clip (offset + i)
+        b = torch.einsum("jd,iqd->ijq", v, t[rows]) / temperature
     a = a.masked_fill(~valid[None, :, :], neg_inf)
-    # b[i, j, q] = clip j . candidate q of clip (offset + i)
-    b = torch.einsum("jd,iqd->ijq", v, t[rows]) / temperature
     b = b.masked_fill(~valid[rows][:, None, :], neg_inf)
     local = torch.arange(count, device=video.device)
     positives = a[local, rows]  # (count, P)
     # The positive block appears in both a and b: keep it once, in a.
-    b = b.clone()
     b[local, rows] = neg_inf
     denominator = torch.logsumexp(torch.cat([a.reshape(count, -1), b.reshape(count, -1)], dim=1), dim=1)
     numerator = torch.logsumexp(positives, dim=1)
@@ -59,10 +62,11 @@ def nce_loss(video: torch.Tensor, text: torch.Tensor, temperature: float = 1.0, 
     n = video.shape[0]
     count = n - offset if count is None else count
     rows = torch.arange(offset, offset + count, device=video.device)
-    sim = video.float() @ text.float().T / temperature  # (N, N)
+    with torch.autocast(device_type=video.device.type, enabled=False):
+        sim = _upcast(video) @ _upcast(text).T / temperature  # (N, N)
     v2t = sim[rows]  # clip i against every sentence
     t2v = sim[:, rows].T.clone()  # sentence i against every clip
-    t2v[torch.arange(count, device=video.device), rows] = torch.finfo(torch.float32).min  # the pair is in v2t
+    t2v[torch.arange(count, device=video.device), rows] = torch.finfo(sim.dtype).min  # the pair is in v2t
     logits = torch.cat([v2t, t2v], dim=1)
     return F.cross_entropy(logits, rows)
 
