@@ -154,7 +154,7 @@ def tokenize(text: str) -> list[Token]:
     Hyphenated words split (``semi-pro`` -> ``semi pro``), so both spellings meet.
     """
     out: list[Token] = []
-    for m in _WORD.finditer(text):
+    for m in _WORD.finditer(text.translate(_APOSTROPHES)):  # one-to-one: spans stay valid
         for norm in normalize_word(m.group(0)):
             out.append(Token(norm, m.start(), m.end()))
     return out

@@ -265,6 +265,8 @@ def parse_text(text: str, path: str | os.PathLike[str] | None = None, encoding: 
         if is_cue:
             flush_para()
             name, ext = cue  # type: ignore[misc]
+            continuing = pending_more == name
+            pending_more = None
             body: list[str] = []
             j = k + 1
             last = ln.no
@@ -289,7 +291,7 @@ def parse_text(text: str, path: str | os.PathLike[str] | None = None, encoding: 
                 j += 1
             spoken, parens = _split_dialogue(body)
             prev = elements[-1] if elements else None
-            if (pending_more == name and prev is not None and prev.type == "dialogue"
+            if (continuing and prev is not None and prev.type == "dialogue"
                     and prev.character == name and spoken):
                 # The same speech continued over a page break: one block, not two.
                 text2, parens2 = _split_dialogue([prev.text, *body])
@@ -297,7 +299,6 @@ def parse_text(text: str, path: str | os.PathLike[str] | None = None, encoding: 
                                        end_line=last + line_offset)
             elif spoken:
                 emit("dialogue", spoken, ln.no, last, character=name, extension=ext, parentheticals=parens)
-            pending_more = None
             k = j
             continue
         # Action (or a shot: a short line in capitals at the action margin).

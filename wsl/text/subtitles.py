@@ -21,8 +21,8 @@ __all__ = [
     "clean_line", "cue_turns", "is_lyrics", "format_timestamp", "format_srt", "format_vtt",
 ]
 
-# 00:01:02,345 | 00:01:02.345 | 1:02.345 | 00:01:02:345 (a common broken form) ; a few digits of slack.
-_TIME = r"(?:(\d{1,3})[:.])?(\d{1,2})[:.](\d{1,2})(?:[,.](\d{1,3}))?"
+# 00:01:02,345 | 00:01:02.345 | 01:02.345 (WebVTT without hours) | 0:01:02,5
+_TIME = r"(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2})(?:[,.](\d{1,3}))?(?!\d)"
 _TIMING = re.compile(rf"^\s*{_TIME}\s*-+>\s*{_TIME}(.*)$")
 
 

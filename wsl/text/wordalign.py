@@ -95,7 +95,7 @@ _M, _X, _Y = 0, 1, 2  # last move: diagonal, a-word unmatched (up), b-word unmat
 
 
 def _dp(a: np.ndarray, b: np.ndarray, near: dict[int, np.ndarray], sc: Scoring, free_start: bool,
-        free_end: bool) -> list[tuple[int, int, bool]]:
+        free_end: bool) -> tuple[list[tuple[int, int, bool]], float]:
     """Needleman-Wunsch with affine gaps (Gotoh) on a (rows) x b (columns).
 
     ``free_start``/``free_end`` make leading/trailing unmatched words free. Each row is computed with
@@ -146,9 +146,10 @@ def _dp(a: np.ndarray, b: np.ndarray, near: dict[int, np.ndarray], sc: Scoring, 
         j_best = int(np.argmax(h_prev))
         if h_prev[j_best] >= best[0]:
             best = (float(h_prev[j_best]), n, j_best)
-        _, i, j = best
+        score, i, j = best
     else:
         i, j = n, m
+        score = float(h_prev[m])
     out: list[tuple[int, int, bool]] = []
     state = int(h_state[i, j])
     while i > 0 and j > 0:
@@ -170,7 +171,7 @@ def _dp(a: np.ndarray, b: np.ndarray, near: dict[int, np.ndarray], sc: Scoring, 
             j -= 1
             state = _Y if ext else int(d_state[i, j]) if i > 0 else _M
     out.reverse()
-    return out
+    return out, score
 
 
 def _unique_ngrams(x: np.ndarray, lo: int, hi: int, n: int) -> dict[tuple[int, ...], int]:
@@ -281,7 +282,7 @@ class _Aligner:
 
     def _run_dp(self, i0: int, i1: int, j0: int, j1: int, fs: bool, fe: bool) -> None:
         self.cells += (i1 - i0) * (j1 - j0)
-        for i, j, exact in _dp(self.a[i0:i1], self.b[j0:j1], self.near, self.sc, fs, fe):
+        for i, j, exact in _dp(self.a[i0:i1], self.b[j0:j1], self.near, self.sc, fs, fe)[0]:
             self.pairs.append((i0 + i, j0 + j, exact))
 
 
@@ -318,7 +319,7 @@ def align_full(a: Sequence[str], b: Sequence[str], scoring: Scoring | None = Non
     sc = scoring or Scoring()
     ai, bi, words = _encode(a, b)
     near = _near_pairs(ai, bi, words, sc.near_ratio)
-    pairs = _dp(ai, bi, near, sc, True, True)
+    pairs, _ = _dp(ai, bi, near, sc, True, True)
     return _result(pairs, len(ai) * len(bi), 0, {})
 
 
