@@ -228,7 +228,8 @@ def _rescue_reordered(block_tokens: dict[int, tuple[int, int]], a_words: list[st
     b_idx = np.flatnonzero(b_to_a < 0)
     if len(a_idx) < 4 or len(b_idx) < 4:
         return set()
-    wa = align_words([a_words[i] for i in a_idx], [b_words[j] for j in b_idx], opt.scoring)
+    # Smaller DP budget than the first pass: only runs of consecutive words are kept here anyway.
+    wa = align_words([a_words[i] for i in a_idx], [b_words[j] for j in b_idx], opt.scoring, max_cells=250_000)
     if not len(wa.pairs):
         return set()
     new = np.stack([a_idx[wa.pairs[:, 0]], b_idx[wa.pairs[:, 1]]], axis=1)

@@ -182,7 +182,8 @@ def _layout(lines: list[_Line | None]) -> tuple[str, int, int, int]:
         cue_ind.append(ln.indent)
         if not nxt.text.startswith("("):
             dia_ind.append(nxt.indent)
-    speech = {k for k, ln in enumerate(lines) if ln is not None and ln.indent in (_mode(cue_ind), _mode(dia_ind))}
+    speech_cols = (_mode(cue_ind), _mode(dia_ind))
+    speech = {k for k, ln in enumerate(lines) if ln is not None and ln.indent in speech_cols}
     others = [ln.indent for k, ln in enumerate(lines) if ln is not None and ln.indent >= 0 and k not in speech]
     # The action margin: the leftmost indentation that a fair share of the remaining lines use.
     action = min((i for i, c in Counter(others).items() if c >= max(3, len(others) // 20)),

@@ -91,7 +91,8 @@ def _row_scores(ai: int, b: np.ndarray, near: dict[int, np.ndarray], sc: Scoring
     return s
 
 
-_M, _X, _Y = 0, 1, 2  # last move: diagonal, a-word unmatched (up), b-word unmatched (left)
+# Last move: diagonal, a-word unmatched (up), b-word unmatched (left). d_state relies on _M == 0, _X == 1.
+_M, _X, _Y = 0, 1, 2
 
 
 def _dp(a: np.ndarray, b: np.ndarray, near: dict[int, np.ndarray], sc: Scoring, free_start: bool,
@@ -118,25 +119,29 @@ def _dp(a: np.ndarray, b: np.ndarray, near: dict[int, np.ndarray], sc: Scoring, 
     h_state[0, 0] = _M
     y_ext[0, 2:] = True
     best = (neg, 0, 0)
+    ecols = e * cols
+    y_off = o + e * (cols[1:] - 1)
+    # Scores of all rows at once while the gap is small (always, inside anchors); row by row otherwise.
+    whole = np.where(a[:, None] == b[None, :], sc.match, sc.mismatch) if n * m <= 2_000_000 else None
+    mm = np.empty(m + 1)
+    yy = np.empty(m + 1)
+    mm[0] = yy[0] = neg
     for i in range(1, n + 1):
-        s = _row_scores(a[i - 1], b, near, sc)
-        mm = np.full(m + 1, neg)
-        mm[1:] = h_prev[:-1] + s
-        x_open, x_extend = h_prev - o, x_prev - e
+        ai = a[i - 1]
+        s = _row_scores(ai, b, near, sc) if whole is None or int(ai) in near else whole[i - 1]
+        np.add(h_prev[:-1], s, out=mm[1:])
+        x_open = h_prev - o
+        x_extend = x_prev - e
         xx = np.maximum(x_open, x_extend)
         x_ext[i] = x_extend > x_open
-        h0 = 0.0 if free_start else -(o + e * (i - 1))
-        mm[0] = neg
-        xx[0] = h0
+        xx[0] = 0.0 if free_start else -(o + e * (i - 1))
         dd = np.maximum(mm, xx)
-        d_state[i] = np.where(xx > mm, _X, _M)
-        # Y[j] = max over k < j of D[k] - o - e*(j-1-k)
-        run = np.maximum.accumulate(dd + e * cols)
-        yy = np.full(m + 1, neg)
-        yy[1:] = run[:-1] - o - e * (cols[1:] - 1)
-        y_open = np.full(m + 1, neg)
-        y_open[1:] = dd[:-1] - o
-        y_ext[i] = yy > y_open + 1e-9
+        d_state[i] = xx > mm  # _X where the gap wins, else _M
+        # Y[j] = max over k < j of D[k] - o - e*(j-1-k): a running maximum, no loop over columns.
+        run = np.maximum.accumulate(dd + ecols)
+        yy[1:] = run[:-1] - y_off
+        y_ext[i, 0] = False
+        y_ext[i, 1:] = yy[1:] > dd[:-1] - o + 1e-9
         hh = np.maximum(dd, yy)
         h_state[i] = np.where(yy > dd, _Y, d_state[i])
         h_prev, x_prev = hh, xx
