@@ -179,6 +179,7 @@ def test_cli_labels_and_action_rules(run_cli, tmp_path):
     assert harbour["characters"] == ["CAPTAIN", "DECKHAND"] and harbour["in_film"] is False
     lamp = next(b for b in data["bags"] if b["script_line"] == 33)
     assert set(lamp["characters"]) == {"MAREN", "TOBIAS"} and "PickUp" in lamp["actions"]
+    assert lamp["start"] == _block(data, 33)["start"] and lamp["end"] == _block(data, 65)["end"]
     bad_rules = tmp_path / "r.yaml"
     bad_rules.write_text("GetOut:\n  objects: [car]\n")
     code, _, err = run_cli("align", SCRIPT, SUBS, "--actions", bad_rules)

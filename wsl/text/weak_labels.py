@@ -236,10 +236,13 @@ def add_labels(result: dict[str, Any], cast: list[str], rules: list[ActionRule] 
     if scene is not None:
         bags.append(scene)
     for bag in bags:
-        # A scene lasts from its first to its last aligned line; with none, the interpolated interval.
+        # A scene runs from its heading (placed after the previous aligned line, so the silent action
+        # between scenes belongs to the scene it opens) to its last aligned line; with none, the
+        # interpolated interval of its heading.
         spoken = bag.pop("spoken")
         if spoken:
-            bag["start"] = min(a for a, _ in spoken)
+            first = min(a for a, _ in spoken)
+            bag["start"] = first if bag["start"] is None else min(bag["start"], first)
             bag["end"] = max(b for _, b in spoken)
         bag["interpolated"] = not spoken
         # A scene whose every line was abstained on was most likely cut from the film.
