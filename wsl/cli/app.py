@@ -11,7 +11,7 @@ import sys
 import typer
 
 from wsl import __version__
-from wsl.cli import align, discover_steps, doctor, features, milnce
+from wsl.cli import align, discover_steps, doctor, features, localize, milnce
 from wsl.errors import WslError
 from wsl.progress import set_quiet
 
@@ -47,6 +47,7 @@ app.command("doctor")(doctor.doctor)
 app.command("discover-steps")(discover_steps.discover_steps)
 app.add_typer(align.app, name="align")
 app.add_typer(features.app, name="features")
+app.add_typer(localize.app, name="localize")
 app.add_typer(milnce.app, name="milnce")
 
 
