@@ -102,6 +102,8 @@ def test_cli_one_film_formats(run_cli, tmp_path):
     assert set(data) == {"summary", "elements", "cues"}
     code, srt, _ = run_cli("-q", "align", SCRIPT, SUBS, "--format", "srt")
     assert code == 0 and "TOBIAS: You said the lamp was fixed last winter." in srt
+    assert "- TOBIAS: Is there a difference?\n- MAREN: About forty steps of difference." in srt
+    assert "[WIND HOWLING]" in srt  # a cue with no speech keeps its text
     code, vtt, _ = run_cli("-q", "align", SCRIPT, SUBS, "--format", "vtt", "--export", "script")
     assert vtt.startswith("WEBVTT") and "MAREN: Forty years. Not one ship lost." in vtt
     code, csv_text, _ = run_cli("-q", "align", SCRIPT, SUBS, "-o", tmp_path / "a.csv")

@@ -347,18 +347,22 @@ def _cue_speakers(els: list, subs: SubtitleFile, cleaned: list, s_tokens: list[_
         text, turns = cleaned[c]
         speakers: list[str] = []
         confs: list[float] = []
-        for t_idx in range(len(turns)):
-            if (c, t_idx) not in who:
+        turn_rows: list[dict[str, Any]] = []
+        for t_idx, turn in enumerate(turns):
+            name, conf = who.get((c, t_idx), (None, 0.0))
+            turn_rows.append({"text": turn.text, "speaker": name, "confidence": round(conf, 3)})
+            if name is None:
                 continue
-            name, conf = who[(c, t_idx)]
             if speakers and speakers[-1] == name:
                 confs[-1] = max(confs[-1], conf)
                 continue
             speakers.append(name)
             confs.append(conf)
         attributed += bool(speakers)
+        # "raw" keeps what the subtitle showed (sound descriptions, lyrics) for the SRT/VTT exports.
         out.append({"index": cue.index, "start": _round(cue.start), "end": _round(cue.end), "text": text,
-                    "speakers": speakers, "confidence": round(min(confs), 3) if confs else 0.0, "line": cue.line})
+                    "speakers": speakers, "confidence": round(min(confs), 3) if confs else 0.0, "line": cue.line,
+                    "turns": turn_rows, "raw": "\n".join(cue.lines)})
     return out, attributed
 
 

@@ -26,14 +26,20 @@ def format_from_path(path: str, default: str = "json") -> str:
 
 
 def _speaker_lines(cue: dict[str, Any]) -> str:
-    """``GITTES: text`` (or one dash line per speaker when the cue holds two)."""
-    speakers = cue.get("speakers") or []
-    text = cue["text"]
-    if not speakers:
-        return text
-    if len(speakers) == 1:
-        return f"{speakers[0]}: {text}"
-    return "\n".join(f"- {s}:" for s in speakers) + "\n" + text
+    """``GITTES: text``, or one ``- NAME: text`` line per turn when the cue holds several turns.
+
+    A cue with no speech (``[WIND HOWLING]``, lyrics) keeps the text the subtitle showed.
+    """
+    turns = cue.get("turns") or []
+    if not turns:
+        return cue.get("raw") or cue["text"]
+
+    def line(turn: dict[str, Any]) -> str:
+        return f"{turn['speaker']}: {turn['text']}" if turn.get("speaker") else turn["text"]
+
+    if len(turns) == 1:
+        return line(turns[0])
+    return "\n".join(f"- {line(t)}" for t in turns)
 
 
 def _timed_items(result: dict[str, Any], export: str) -> list[tuple[float, float, str]]:
