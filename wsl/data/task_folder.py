@@ -1,0 +1,104 @@
+"""A task folder for `wsl discover-steps`: per video a narration and/or a feature file.
+
+    task/
+      <video>.srt | .vtt | .csv | .json     narration (HowTo100M caption CSV: start,end,text)
+      <video>.npy                           features (T, d), or in a separate --features folder
+      index.json                            feature metadata (fps, duration), as written by `wsl features`
+
+A video is any stem seen among them; it may lack a narration or features. Feature lengths are
+checked against the video's duration (index.json) and against its narration: a mismatch is an
+error naming the feature file, since it means the wrong fps or a truncated extraction.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from wsl.errors import BadInput
+from wsl.text.steps import NARRATION_SUFFIXES, Narration, read_narration
+
+
+@dataclass
+class TaskVideo:
+    """One video of the task: its narration, features (T, d), fps and duration when known."""
+
+    video: str
+    narration: Narration | None = None
+    features: np.ndarray | None = None
+    features_path: str | None = None
+    fps: float | None = None
+    duration: float | None = None
+
+    @property
+    def length(self) -> float:
+        """Seconds the video is known to last (features, index duration, or narration end)."""
+        if self.duration is not None:
+            return self.duration
+        if self.features is not None and self.fps:
+            return self.features.shape[0] / self.fps
+        return self.narration.end if self.narration is not None else 0.0
+
+
+def _narration_files(folder: Path) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.suffix.lower() in NARRATION_SUFFIXES and p.name != "index.json":
+            if p.stem in out:
+                raise BadInput(f"two narrations for video {p.stem!r} ({out[p.stem].name}, {p.name}); keep one", folder)
+            out[p.stem] = p
+    return out
+
+
+def read_task_folder(folder: str | os.PathLike[str], features: str | os.PathLike[str] | None = None,
+                     fps: float | None = None, layout: str = "Td", text_only: bool = False,
+                     slack: float = 10.0) -> list[TaskVideo]:
+    """The videos of a task folder, sorted by id. Features come from ``features`` (a folder) or the
+    task folder itself; ``fps`` is used where index.json gives none. ``slack`` seconds of narration
+    past the end of the features are tolerated (captions may run on over the end card)."""
+    from wsl.features.files import read_features, read_index, video_meta
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BadInput("expected a task folder of narrations (.srt/.vtt/.csv/.json) and features (.npy)", folder)
+    nar_files = _narration_files(folder)
+    feat_dir = Path(features) if features is not None else folder
+    if features is not None and not feat_dir.is_dir():
+        raise BadInput("not a folder of .npy feature files", feat_dir)
+    feat_files = {} if text_only else {p.stem: p for p in sorted(feat_dir.glob("*.npy"))}
+    index = read_index(feat_dir) if feat_files else {}
+    videos = []
+    dim = None
+    for vid in sorted(set(nar_files) | set(feat_files)):
+        tv = TaskVideo(vid)
+        if vid in nar_files:
+            tv.narration = read_narration(nar_files[vid], vid)
+        if vid in feat_files:
+            path = feat_files[vid]
+            X = read_features(path, layout=layout, dim=dim)
+            dim = X.shape[1]
+            meta = video_meta(index, vid)
+            v_fps = meta.get("fps", fps)
+            if v_fps is None:
+                raise BadInput(f"no fps for {path.name}: index.json has none; pass --fps", path)
+            v_fps = float(v_fps)
+            if v_fps <= 0:
+                raise BadInput(f"fps must be positive, got {v_fps}", path)
+            T = X.shape[0]
+            if "duration" in meta:
+                tv.duration = float(meta["duration"])
+                expected = tv.duration * v_fps
+                if abs(T - expected) > max(2.0, 0.02 * expected):
+                    raise BadInput(f"{T} feature rows, but the video lasts {tv.duration:g} s at {v_fps:g} fps "
+                                   f"(about {expected:.0f} rows expected): wrong fps or a truncated file", path)
+            covered = T / v_fps
+            if tv.narration is not None and tv.narration.end > covered + slack:
+                raise BadInput(f"{T} feature rows at {v_fps:g} fps cover {covered:.1f} s, but the narration "
+                               f"{Path(tv.narration.path or vid).name} runs to {tv.narration.end:.1f} s: "
+                               "wrong fps or a truncated file", path)
+            tv.features, tv.features_path, tv.fps = X, str(path), v_fps
+        videos.append(tv)
+    return videos
