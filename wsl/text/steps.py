@@ -34,6 +34,12 @@ guy guys everybody everyone people something anything everything nothing some al
 minute minutes second seconds hour hours day week year sure kind sort idea question tutorial recipe
 button link description comment comments look job process side end piece pieces couple
 """.split())
+# Light-verb idioms that read as a verb and an object but name no action.
+STOP_PAIRS = frozenset({
+    ("make", "sense"), ("make", "use"), ("make", "difference"), ("make", "mistake"), ("make", "home"),
+    ("make", "adjustment"), ("take", "care"), ("take", "time"), ("take", "look"), ("take", "advantage"),
+    ("take", "place"), ("pay", "attention"), ("cut", "use"), ("have", "fun"), ("make", "sound"),
+})
 # Particles a parser sometimes reads as prepositions ("jack up the car" -> prep "up" + pobj "car").
 PARTICLES = frozenset("up down off out on in over back away aside together apart".split())
 # Gerunds that with the next noun name a thing, not an action ("baking powder", "mixing bowl").
@@ -205,6 +211,9 @@ def relations_in_doc(doc: Any, start: float, end: float, line: int | None, first
         is_verb = tok.tag_.startswith("VB") and (tok.pos_ == "VERB" or tok.dep_ == "ROOT")
         if tok.dep_ in ("amod", "compound") or tok.idx < first_char:
             continue
+        nxt = tok.nbor(1) if tok.i + 1 < len(doc) else None
+        if tok.lower_ in GERUND_MODIFIERS and nxt is not None and nxt.pos_ in ("NOUN", "PROPN"):
+            continue  # "baking powder and salt": a thing, whatever the parser made of it
         particle, objs = _objects(tok)
         # an imperative the tagger took for a name ("Jack up the car"): sentence-initial, with objects and
         # either the root or followed by a particle ("up", "off") that heads an object
@@ -219,12 +228,10 @@ def relations_in_doc(doc: Any, start: float, end: float, line: int | None, first
         if not _good_word(base) or base in STOP_VERBS:
             continue
         for o in objs:
-            if tok.lower_ in GERUND_MODIFIERS and o.i == tok.i + 1:
-                continue
             if o.pos_ not in ("NOUN", "PROPN"):
                 continue  # pronouns ("cut it"), numbers, adjectives
             obj = o.lemma_.lower()
-            if not _good_word(obj) or obj in STOP_OBJECTS:
+            if not _good_word(obj) or obj in STOP_OBJECTS or (base, obj) in STOP_PAIRS:
                 continue
             mods = [c.lemma_.lower() for c in o.children if c.dep_ == "compound" and c.i == o.i - 1
                     and c.pos_ in ("NOUN", "PROPN") and _good_word(c.lemma_)]
