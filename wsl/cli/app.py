@@ -11,7 +11,7 @@ import sys
 import typer
 
 from wsl import __version__
-from wsl.cli import align, discover_steps, doctor, features, localize, milnce
+from wsl.cli import align, cluster, discover_steps, doctor, features, label_actions, localize, milnce
 from wsl.errors import WslError
 from wsl.progress import set_quiet
 
@@ -45,6 +45,8 @@ def _main(
 
 app.command("doctor")(doctor.doctor)
 app.command("discover-steps")(discover_steps.discover_steps)
+app.command("label-actions")(label_actions.label_actions)
+app.command("cluster")(cluster.cluster)
 app.add_typer(align.app, name="align")
 app.add_typer(features.app, name="features")
 app.add_typer(localize.app, name="localize")

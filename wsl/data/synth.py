@@ -56,10 +56,32 @@ def densify(video: ActionVideo, margin: float = 0.0) -> ActionVideo:
     return ActionVideo(video.video, out[-1].end + margin, tuple(out), video.task)
 
 
+def random_action_frames(n_videos: int = 30, n_tasks: int = 3, steps: int = 4, mean_length: int = 12,
+                         background: float = 0.0, drop: float = 0.2, seed: int = 0) -> dict[str, list[str]]:
+    """Per-frame labels of made-up videos: each task has ordered steps (``task_step``), a video does
+    its task's steps in order, each skipped with probability ``drop``; each step has its own typical
+    length (``mean_length`` times a factor in [0.25, 2.5]), so spreading a transcript evenly is a poor
+    guess; ``background`` is the expected share of background frames (between steps)."""
+    rng = np.random.default_rng(seed)
+    factor = rng.uniform(0.25, 2.5, size=(n_tasks, steps))
+    out: dict[str, list[str]] = {}
+    for v in range(n_videos):
+        task = v % n_tasks
+        kept = [k for k in range(steps) if rng.random() >= drop] or [int(rng.integers(steps))]
+        frames: list[str] = []
+        for k in kept:
+            if background > 0:
+                gap = int(rng.poisson(mean_length * background / (1 - background)))
+                frames += [BACKGROUND] * gap
+            frames += [f"t{task}_s{k}"] * max(1, int(rng.poisson(mean_length * factor[task, k])))
+        out[f"v{v:03d}"] = frames
+    return out
+
+
 def uniform_frames(transcript: Sequence[str], n_frames: int) -> list[str]:
     """The transcript spread evenly over the video: the baseline any method must beat."""
     L = len(transcript)
     return [transcript[min(i * L // n_frames, L - 1)] for i in range(n_frames)]
 
 
-__all__ = ["BACKGROUND", "densify", "features_from_labels", "uniform_frames"]
+__all__ = ["BACKGROUND", "densify", "features_from_labels", "random_action_frames", "uniform_frames"]

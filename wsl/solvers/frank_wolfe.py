@@ -38,9 +38,7 @@ def frank_wolfe(f_grad: FGrad, lmo: LMO, x0: np.ndarray, *, max_iter: int = 1000
     x = np.array(x0, dtype=np.float64)
     fun, g = f_grad(x)
     history: list[tuple[float, float]] = []
-    # Active set for pairwise steps: vertex list and convex weights.
-    verts: list[np.ndarray] = [x.copy()] if pairwise else []
-    weights: list[float] = [1.0] if pairwise else []
+    active = _ActiveSet(x) if pairwise else None
     gap = np.inf
     success = False
     message = "maximum number of iterations reached"
@@ -53,11 +51,9 @@ def frank_wolfe(f_grad: FGrad, lmo: LMO, x0: np.ndarray, *, max_iter: int = 1000
             success, message = True, "duality gap below tolerance"
             nit -= 1
             break
-        if pairwise:
-            # the active vertex with the largest <g, v> gives up weight
-            j = int(np.argmax([np.vdot(g, v) for v in verts]))
-            d = s - verts[j]
-            gmax = weights[j]
+        if active is not None:
+            j, v_away, gmax = active.away(g)  # the active vertex with the largest <g, v> gives up weight
+            d = s - v_away
         else:
             d = s - x
             gmax = 1.0
@@ -77,8 +73,8 @@ def frank_wolfe(f_grad: FGrad, lmo: LMO, x0: np.ndarray, *, max_iter: int = 1000
         else:
             raise ValueError(f"unknown step rule {step!r}")
         x += gamma * d
-        if pairwise:
-            _pairwise_update(verts, weights, j, s, gamma)
+        if active is not None:
+            active.move(j, s, gamma)
         fun, g = f_grad(x)
         if callback is not None:
             callback(OptimizeResult(x=x, fun=fun, gap=gap, nit=nit))
@@ -86,17 +82,37 @@ def frank_wolfe(f_grad: FGrad, lmo: LMO, x0: np.ndarray, *, max_iter: int = 1000
                           history=np.array(history).reshape(-1, 2))
 
 
-def _pairwise_update(verts: list[np.ndarray], weights: list[float], j: int, s: np.ndarray, gamma: float) -> None:
-    weights[j] -= gamma
-    for k, v in enumerate(verts):
-        if np.array_equal(v, s):
-            weights[k] += gamma
-            break
-    else:
-        verts.append(s.copy())
-        weights.append(gamma)
-    if weights[j] <= 1e-12:
-        del verts[j], weights[j]
+class _ActiveSet:
+    """Vertices (rows of a matrix, found again by their bytes) and their convex weights."""
+
+    def __init__(self, x0: np.ndarray):
+        self.shape = x0.shape
+        self.V = np.zeros((16, x0.size))
+        self.V[0] = x0.ravel()
+        self.w = np.zeros(16)
+        self.w[0] = 1.0
+        self.n = 1
+        self.index = {x0.tobytes(): 0}
+
+    def away(self, g: np.ndarray) -> tuple[int, np.ndarray, float]:
+        scores = self.V[: self.n] @ g.ravel()
+        scores[self.w[: self.n] <= 0] = -np.inf
+        j = int(np.argmax(scores))
+        return j, self.V[j].reshape(self.shape), float(self.w[j])
+
+    def move(self, j: int, s: np.ndarray, gamma: float) -> None:
+        self.w[j] = max(self.w[j] - gamma, 0.0)
+        key = s.tobytes()
+        k = self.index.get(key)
+        if k is None:
+            if self.n == len(self.w):  # grow
+                self.V = np.concatenate([self.V, np.zeros_like(self.V)])
+                self.w = np.concatenate([self.w, np.zeros_like(self.w)])
+            k = self.n
+            self.V[k] = s.ravel()
+            self.index[key] = k
+            self.n += 1
+        self.w[k] += gamma
 
 
 class BlockObjective(Protocol):

@@ -1,0 +1,75 @@
+"""BagClusterer on bags with at-least-one labels; the `wsl cluster` CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wsl.eval.clustering import accuracy, accuracy_curve
+from wsl.io import save_npy
+from wsl.solvers.bags import BagClusterer
+
+
+def _scenes(seed: int = 0, n_bags: int = 40, per_bag: int = 5, names: int = 5, dim: int = 12, noise: float = 1.0):
+    """Bags of samples; each bag's label list is the set of named labels present (background unnamed)."""
+    rng = np.random.default_rng(seed)
+    classes = ["background"] + [f"p{i}" for i in range(names)]
+    mu = rng.normal(size=(len(classes), dim)) * 2
+    y = rng.choice(len(classes), size=n_bags * per_bag, p=[0.2] + [0.8 / names] * names)
+    X = mu[y] + noise * rng.normal(size=(len(y), dim))
+    bags = [list(range(j * per_bag, (j + 1) * per_bag)) for j in range(n_bags)]
+    bag_labels = [sorted({classes[y[i]] for i in b} - {"background"}) for b in bags]
+    return X, bags, bag_labels, [classes[i] for i in y]
+
+
+def test_bags_are_satisfied_and_accuracy_beats_chance() -> None:
+    X, bags, bag_labels, gold = _scenes()
+    m = BagClusterer().fit(X, bags, bag_labels)
+    for b, need in zip(bags, bag_labels, strict=True):
+        got = {m.labels_[i] for i in b}
+        assert set(need) <= got and got <= set(need) | {"background"}
+    acc = accuracy(m.labels_, gold)
+    assert acc > 0.7, acc
+    curve = accuracy_curve(m.labels_, gold, m.scores_.max(axis=1))
+    assert curve[-1]["accuracy"] == pytest.approx(acc) and curve[0]["share"] == 0.1
+    assert len(m.predict(X[:3])) == 3
+
+
+def _write(tmp: Path, X, bags, bag_labels, gold=None) -> tuple[Path, Path]:
+    save_npy(tmp / "tracks.npy", X.astype(np.float32))
+    (tmp / "bags.json").write_text(json.dumps([{"name": f"scene{j}", "samples": b, "labels": lab}
+                                               for j, (b, lab) in enumerate(zip(bags, bag_labels, strict=True))]))
+    if gold is not None:
+        (tmp / "gold.json").write_text(json.dumps(gold))
+    return tmp / "tracks.npy", tmp / "bags.json"
+
+
+def test_cli_cluster_and_eval(tmp_path: Path, run_cli) -> None:
+    X, bags, bag_labels, gold = _scenes(1, n_bags=20)
+    feats, bj = _write(tmp_path, X, bags, bag_labels, gold)
+    out = tmp_path / "out.json"
+    code, stdout, stderr = run_cli("cluster", feats, "--bags", bj, "-o", out, "--eval", tmp_path / "gold.json")
+    assert code == 0, stderr
+    res = json.loads(out.read_text())
+    assert len(res["samples"]) == len(X) and res["classes"][0] == "background"
+    assert set(res["samples"][0]["scores"]) == set(res["classes"])
+    ev = json.loads(stdout.strip().splitlines()[-1])
+    assert ev["accuracy"] == pytest.approx(res["eval"]["accuracy"]) and ev["accuracy"] > 0.6
+    assert [p["share"] for p in ev["curve"]][-1] == 1.0
+
+
+def test_cli_cluster_bad_bags(tmp_path: Path, run_cli) -> None:
+    X, bags, bag_labels, _ = _scenes(2, n_bags=4)
+    bag_labels[2] = ["p0", "p1", "p2", "p3", "p4", "p5"]  # six labels, five samples
+    feats, bj = _write(tmp_path, X, bags, bag_labels)
+    code, _, err = run_cli("cluster", feats, "--bags", bj, "-o", tmp_path / "o.json")
+    assert code == 2 and "bag scene2" in err and "5 samples" in err
+    (tmp_path / "bad.json").write_text(json.dumps([{"samples": [0, 99], "labels": ["p0"]}]))
+    code, _, err = run_cli("cluster", feats, "--bags", tmp_path / "bad.json", "-o", tmp_path / "o.json")
+    assert code == 2 and "bag #0" in err and "99" in err
+    (tmp_path / "bad2.json").write_text(json.dumps([{"samples": "0 1", "labels": ["p0"]}]))
+    code, _, err = run_cli("cluster", feats, "--bags", tmp_path / "bad2.json", "-o", tmp_path / "o.json")
+    assert code == 2 and "samples" in err
