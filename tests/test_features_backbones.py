@@ -19,7 +19,7 @@ def test_trunk_is_trainable_from_scratch() -> None:
     torch.manual_seed(0)
     trunk = ImageTrunk((8, 16), stride=4)
     head = torch.nn.Conv2d(trunk.out_channels, 1, 1)
-    x = torch.randn(8, 3, 32, 32)
+    x = torch.randn(8, 3, 16, 16)
     y = (x[:, 0].mean(dim=(1, 2)) > 0).float()  # a learnable target: sign of the red channel's mean
     opt = torch.optim.Adam([*trunk.parameters(), *head.parameters()], lr=1e-2)
     losses = []
