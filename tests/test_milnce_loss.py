@@ -12,15 +12,17 @@ import torch
 from wsl.models.losses import global_milnce_loss, milnce_loss, nce_loss
 
 
-def _naive_milnce(v: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, temp: float) -> float:
+def _naive_milnce(v: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, temp: float,
+                  group: list[int] | None = None) -> float:
     """Loop over clips: -log(sum_pos / (sum_pos + sum over negative pairs in both directions))."""
     n, p, _ = t.shape
+    group = group or list(range(n))
     total = 0.0
     for i in range(n):
         pos = sum(math.exp(float(v[i] @ t[i, q]) / temp) for q in range(p) if mask[i, q])
         neg = 0.0
         for j in range(n):
-            if j == i:
+            if group[j] == group[i]:  # itself, or another clip of the same video: not a negative
                 continue
             for q in range(p):
                 if mask[j, q]:
@@ -48,6 +50,10 @@ def test_milnce_matches_naive_loop(temp: float) -> None:
     # and without a mask, every candidate counts
     full = torch.ones_like(mask)
     assert float(milnce_loss(v, t, None, temperature=temp)) == pytest.approx(_naive_milnce(v, t, full, temp), rel=1e-9)
+    # clips of one video are not each other's negatives
+    group = [0, 1, 0, 2, 1, 3]
+    got = float(milnce_loss(v, t, mask, temperature=temp, group=torch.tensor(group)))
+    assert got == pytest.approx(_naive_milnce(v, t, mask, temp, group), rel=1e-9)
 
 
 def test_milnce_rows_subset_averages_to_whole_batch() -> None:
@@ -66,8 +72,11 @@ def test_milnce_gradient_check() -> None:
 
 def test_one_candidate_is_nce() -> None:
     v, t, _ = _batch(n=7, p=1)
+    group = torch.tensor([0, 0, 1, 2, 2, 2, 3])
     for temp in (1.0, 0.05):
         assert float(milnce_loss(v, t, None, temp)) == pytest.approx(float(nce_loss(v, t[:, 0], temp)), rel=1e-10)
+        assert float(milnce_loss(v, t, None, temp, group=group)) == pytest.approx(
+            float(nce_loss(v, t[:, 0], temp, group=group)), rel=1e-10)
 
 
 def test_loss_is_stable_with_large_logits() -> None:
@@ -88,6 +97,9 @@ def test_better_alignment_lowers_the_loss() -> None:
 def _model() -> torch.nn.Module:
     torch.manual_seed(1)
     return torch.nn.ModuleDict({"v": torch.nn.Linear(5, 4), "t": torch.nn.Linear(5, 4)})
+
+
+GROUP = torch.tensor([0, 1, 2, 0, 3, 4, 1, 5])  # clips of one video on both ranks
 
 
 def _global_batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -118,7 +130,7 @@ def _ddp_worker(rank: int, world: int, init_file: str, out: str) -> None:
         sl = slice(rank * n, (rank + 1) * n)
         model = torch.nn.parallel.DistributedDataParallel(_Both(_model()))
         v, t = model(x[sl], y[sl])
-        loss = global_milnce_loss(v, t, mask[sl], temperature=0.5)
+        loss = global_milnce_loss(v, t, mask[sl], temperature=0.5, group=GROUP[sl])
         loss.backward()  # DDP averages the parameter gradients over the ranks
         mean_loss = loss.detach().clone()
         dist.all_reduce(mean_loss)
@@ -141,7 +153,7 @@ def test_ddp_gather_equals_single_process_on_the_global_batch(tmp_path: Path) ->
     x, y, mask = _global_batch()
     model = _Both(_model())
     v, t = model(x, y)
-    loss = milnce_loss(v, t, mask, temperature=0.5)
+    loss = milnce_loss(v, t, mask, temperature=0.5, group=GROUP)
     loss.backward()
     for rank in range(world):
         got = torch.load(f"{out}.{rank}", weights_only=True)

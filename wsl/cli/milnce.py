@@ -49,7 +49,8 @@ def train_cmd(
     temperature: float = typer.Option(0.05, "--temperature", help="Softmax temperature on cosine similarities."),
     min_count: int = typer.Option(1, "--min-count", help="Words seen fewer times are left out of the vocabulary."),
     max_vocab: int | None = typer.Option(None, "--max-vocab", help="Keep at most this many words."),
-    clips_per_video: int = typer.Option(4, "--clips-per-video", help="Clips sampled per video per epoch."),
+    clips_per_video: int = typer.Option(1, "--clips-per-video", help="Clips sampled per video per epoch (1, as "
+                                        "in the paper: many passes over few videos let the model memorise them)."),
     fps: float | None = typer.Option(None, "--fps", help="Feature rows per second when index.json has none."),
     epochs: int = typer.Option(20, "--epochs"),
     batch_size: int = typer.Option(64, "--batch-size", help="Clips per batch (per process under torchrun)."),

@@ -17,7 +17,8 @@ def _upcast(x: torch.Tensor) -> torch.Tensor:
 
 
 def milnce_loss(video: torch.Tensor, text: torch.Tensor, mask: torch.Tensor | None = None,
-                temperature: float = 1.0, offset: int = 0, count: int | None = None) -> torch.Tensor:
+                temperature: float = 1.0, offset: int = 0, count: int | None = None,
+                group: torch.Tensor | None = None) -> torch.Tensor:
     """MIL-NCE over a batch: ``video`` (N, d), ``text`` (N, P, d) = P candidate narrations per clip.
 
     For clip i, the positives are its P candidates (``mask`` (N, P) marks the real ones); the negatives
@@ -26,34 +27,45 @@ def milnce_loss(video: torch.Tensor, text: torch.Tensor, mask: torch.Tensor | No
 
         loss_i = logsumexp(positives u negatives) - logsumexp(positives)
 
-    Returns the mean over rows ``offset .. offset + count`` (all rows by default).
+    ``group`` (N,) ids (e.g. the source video): clips of one group are not each other's negatives, since
+    clips of one video sampled into one batch share narrations. Returns the mean over rows
+    ``offset .. offset + count`` (all rows by default).
     """
     n, p, d = text.shape
     if video.shape != (n, d):
         raise ValueError(f"video {tuple(video.shape)} and text {tuple(text.shape)} embeddings do not pair up")
     count = n - offset if count is None else count
-    rows = torch.arange(offset, offset + count, device=video.device)
+    dev = video.device
+    rows = torch.arange(offset, offset + count, device=dev)
     v, t = _upcast(video), _upcast(text)
-    valid = torch.ones(n, p, dtype=torch.bool, device=video.device) if mask is None else mask.bool()
-    neg_inf = torch.finfo(v.dtype).min  # finite, so a fully masked block gives no NaN gradient
-    # a[i, j, q] = clip (offset + i) . candidate q of clip j
-    with torch.autocast(device_type=video.device.type, enabled=False):  # keep the similarities in fp32
-        a = torch.einsum("id,jqd->ijq", v[rows], t) / temperature
-        # b[i, j, q] = clip j . candidate q of clip (offset + i)
-        b = torch.einsum("jd,iqd->ijq", v, t[rows]) / temperature
-    a = a.masked_fill(~valid[None, :, :], neg_inf)
-    b = b.masked_fill(~valid[rows][:, None, :], neg_inf)
-    local = torch.arange(count, device=video.device)
+    with torch.autocast(device_type=dev.type, enabled=False):  # keep the similarities in fp32
+        # a[i, j, q] = clip (offset + i) . candidate q of clip j
+        a = (v[rows] @ t.reshape(n * p, d).T).view(count, n, p) / temperature
+        # b[i, j, q] = clip j . candidate q of clip (offset + i); on one process, the transpose of a
+        if offset == 0 and count == n:
+            b = a.transpose(0, 1)
+        else:
+            b = (v @ t[rows].reshape(count * p, d).T).view(n, count, p).transpose(0, 1) / temperature
+    low = torch.finfo(a.dtype).min  # finite, so fully masked entries give no NaN gradient
+    local = torch.arange(count, device=dev)
+    itself = rows[:, None] == torch.arange(n, device=dev)[None, :]  # (count, N)
+    # Which other clips are negatives: all others, or only those of another group.
+    negative = ~itself if group is None else group[rows][:, None] != group[None, :]
+    keep_a = (negative | itself)[:, :, None]  # clip i's own bag stays in a (the positives)
+    keep_b = negative[:, :, None]  # ... and only there, not twice
     positives = a[local, rows]  # (count, P)
-    # The positive block appears in both a and b: keep it once, in a.
-    b[local, rows] = neg_inf
-    denominator = torch.logsumexp(torch.cat([a.reshape(count, -1), b.reshape(count, -1)], dim=1), dim=1)
-    numerator = torch.logsumexp(positives, dim=1)
-    return (denominator - numerator).mean()
+    if mask is not None:
+        valid = mask.bool()
+        keep_a = keep_a & valid[None, :, :]
+        keep_b = keep_b & valid[rows][:, None, :]
+        positives = positives.masked_fill(~valid[rows], low)
+    lse_a = torch.logsumexp(torch.where(keep_a, a, low).reshape(count, -1), dim=1)
+    lse_b = torch.logsumexp(torch.where(keep_b, b, low).reshape(count, -1), dim=1)
+    return (torch.logaddexp(lse_a, lse_b) - torch.logsumexp(positives, dim=1)).mean()
 
 
 def nce_loss(video: torch.Tensor, text: torch.Tensor, temperature: float = 1.0, offset: int = 0,
-             count: int | None = None) -> torch.Tensor:
+             count: int | None = None, group: torch.Tensor | None = None) -> torch.Tensor:
     """Single-positive NCE: ``video`` (N, d), ``text`` (N, d), clip i paired with sentence i.
 
     The negatives of pair i are the other sentences against clip i and the other clips against sentence
@@ -64,9 +76,16 @@ def nce_loss(video: torch.Tensor, text: torch.Tensor, temperature: float = 1.0, 
     rows = torch.arange(offset, offset + count, device=video.device)
     with torch.autocast(device_type=video.device.type, enabled=False):
         sim = _upcast(video) @ _upcast(text).T / temperature  # (N, N)
+    low = torch.finfo(sim.dtype).min
     v2t = sim[rows]  # clip i against every sentence
     t2v = sim[:, rows].T.clone()  # sentence i against every clip
-    t2v[torch.arange(count, device=video.device), rows] = torch.finfo(sim.dtype).min  # the pair is in v2t
+    local = torch.arange(count, device=video.device)
+    if group is not None:
+        same = group[rows][:, None] == group[None, :]
+        same[local, rows] = False
+        v2t = v2t.masked_fill(same, low)
+        t2v = t2v.masked_fill(same, low)
+    t2v[local, rows] = low  # the pair itself is in v2t
     logits = torch.cat([v2t, t2v], dim=1)
     return F.cross_entropy(logits, rows)
 
@@ -99,7 +118,7 @@ def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
 
 
 def global_milnce_loss(video: torch.Tensor, text: torch.Tensor, mask: torch.Tensor | None = None,
-                       temperature: float = 1.0) -> torch.Tensor:
+                       temperature: float = 1.0, group: torch.Tensor | None = None) -> torch.Tensor:
     """MIL-NCE of this rank's clips against the global batch gathered from every rank.
 
     Under DDP (which averages gradients over ranks) the resulting update is that of the single-process
@@ -112,4 +131,5 @@ def global_milnce_loss(video: torch.Tensor, text: torch.Tensor, mask: torch.Tens
     all_video = gather_with_grad(video)
     all_text = gather_with_grad(text)
     all_mask = None if mask is None else gather_no_grad(mask)
-    return milnce_loss(all_video, all_text, all_mask, temperature, offset=rank * n, count=n)
+    all_group = None if group is None else gather_no_grad(group)
+    return milnce_loss(all_video, all_text, all_mask, temperature, offset=rank * n, count=n, group=all_group)

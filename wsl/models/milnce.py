@@ -250,11 +250,12 @@ class FeatureSource:
 
 
 class FrameSource:
-    """Clips of decoded frames from a folder of videos; each video is decoded once at the clip frame rate
-    and kept in a small LRU cache (decoding is the cost of end-to-end training)."""
+    """Clips of decoded frames from a folder of videos; each video is decoded whole at the clip frame rate
+    and kept in an LRU cache of ``cache_bytes`` (per data-loader worker): decoding is the cost of
+    end-to-end training, and a video gives many clips."""
 
     def __init__(self, folder: str | os.PathLike[str], fps: float, size: int, videos: Sequence[str] | None = None,
-                 cache: int = 16):
+                 cache_bytes: int = 2 << 30):
         from wsl.features.video import list_videos
 
         paths = list_videos([Path(folder)])
@@ -264,7 +265,7 @@ class FrameSource:
         if not paths:
             raise BadInput("no video files in this folder", folder)
         self.paths = {p.stem: p for p in paths}
-        self.fps, self.size, self._cache_size = fps, size, cache
+        self.fps, self.size, self._cache_bytes = fps, size, cache_bytes
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._durations: dict[str, float] = {}
 
@@ -287,7 +288,7 @@ class FrameSource:
 
         frames = decode(self.paths[video], fps=self.fps, size=(self.size, self.size)).data
         self._cache[video] = frames
-        if len(self._cache) > self._cache_size:
+        while len(self._cache) > 1 and sum(f.nbytes for f in self._cache.values()) > self._cache_bytes:
             self._cache.popitem(last=False)
         return frames
 
@@ -337,7 +338,7 @@ class ClipCaptionDataset(Dataset):
         mask[: len(texts)] = True
         texts += [texts[0]] * (p - len(texts))  # padding of short bags, masked out of the loss
         return {"video": self.source.clip(video, start, end, self.cfg.clip_steps), "text": self.text.encode(texts),
-                "mask": mask}
+                "mask": mask, "group": np.int64(i % len(self.videos))}
 
 
 def milnce_loss_fn(temperature: float) -> Callable[[nn.Module, Mapping[str, torch.Tensor]], tuple[torch.Tensor, dict]]:
@@ -345,7 +346,7 @@ def milnce_loss_fn(temperature: float) -> Callable[[nn.Module, Mapping[str, torc
 
     def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
         v, t = model(batch["video"], batch["text"])
-        loss = global_milnce_loss(v, t, batch["mask"], temperature)
+        loss = global_milnce_loss(v, t, batch["mask"], temperature, batch.get("group"))
         return loss, {}
 
     return loss_fn
@@ -445,7 +446,7 @@ def prepare_captions(captions_dir: str | os.PathLike[str], cfg: MilNceConfig,
 
 
 def train(captions_dir: str | os.PathLike[str], source_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str],
-          cfg: MilNceConfig, tcfg: Any, clips_per_video: int = 4, min_count: int = 1, max_vocab: int | None = None,
+          cfg: MilNceConfig, tcfg: Any, clips_per_video: int = 1, min_count: int = 1, max_vocab: int | None = None,
           fps: float | None = None, resume: bool = False, eval_pairs: str | os.PathLike[str] | None = None,
           eval_source_dir: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     """Train a dual encoder on a HowTo100M-layout folder; returns the per-epoch log (``tcfg``: a TrainConfig).
