@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from wsl.errors import BadInput, WorkFailed
+from wsl.solvers._threads import few_blas_threads
 from wsl.solvers.diffrac import DiffracCost, one_hot
 from wsl.solvers.frank_wolfe import frank_wolfe
 from wsl.solvers.oracles import bags_lmo
@@ -77,6 +78,11 @@ class BagClusterer:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or len(X) < 2:
             raise BadInput(f"expected an (N, d) feature array with N >= 2, got shape {X.shape}")
+        with few_blas_threads(X.shape[1]):
+            return self._fit(X, bags, bag_labels, names)
+
+    def _fit(self, X: np.ndarray, bags: Sequence[Sequence[int]], bag_labels: Sequence[Sequence[str]],
+             names: Sequence[str] | None) -> BagClusterer:
         self.mean_, self.scale_ = X.mean(axis=0), np.maximum(X.std(axis=0), 1e-12)
         Xs = (X - self.mean_) / self.scale_
         rows, need, allowed = self._setup(Xs, bags, bag_labels, names)

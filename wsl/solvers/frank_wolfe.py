@@ -83,7 +83,8 @@ def frank_wolfe(f_grad: FGrad, lmo: LMO, x0: np.ndarray, *, max_iter: int = 1000
 
 
 class _ActiveSet:
-    """Vertices (rows of a matrix, found again by their bytes) and their convex weights."""
+    """Vertices (rows of a matrix, found again by their bytes) and their convex weights; the slot of
+    a vertex whose weight drops to zero is reused, so memory follows the active set's size."""
 
     def __init__(self, x0: np.ndarray):
         self.shape = x0.shape
@@ -91,8 +92,10 @@ class _ActiveSet:
         self.V[0] = x0.ravel()
         self.w = np.zeros(16)
         self.w[0] = 1.0
-        self.n = 1
-        self.index = {x0.tobytes(): 0}
+        self.n = 1  # slots used so far (some may be free)
+        self.keys: list[bytes | None] = [x0.tobytes()] + [None] * 15
+        self.index = {self.keys[0]: 0}
+        self.free: list[int] = []
 
     def away(self, g: np.ndarray) -> tuple[int, np.ndarray, float]:
         scores = self.V[: self.n] @ g.ravel()
@@ -101,18 +104,28 @@ class _ActiveSet:
         return j, self.V[j].reshape(self.shape), float(self.w[j])
 
     def move(self, j: int, s: np.ndarray, gamma: float) -> None:
-        self.w[j] = max(self.w[j] - gamma, 0.0)
         key = s.tobytes()
         k = self.index.get(key)
         if k is None:
-            if self.n == len(self.w):  # grow
-                self.V = np.concatenate([self.V, np.zeros_like(self.V)])
-                self.w = np.concatenate([self.w, np.zeros_like(self.w)])
-            k = self.n
+            if self.free:
+                k = self.free.pop()
+            else:
+                if self.n == len(self.w):  # grow
+                    self.V = np.concatenate([self.V, np.zeros_like(self.V)])
+                    self.w = np.concatenate([self.w, np.zeros_like(self.w)])
+                    self.keys += [None] * (len(self.w) - len(self.keys))
+                k = self.n
+                self.n += 1
             self.V[k] = s.ravel()
+            self.keys[k] = key
             self.index[key] = k
-            self.n += 1
         self.w[k] += gamma
+        self.w[j] -= gamma
+        if self.w[j] <= 1e-15 and j != k:  # a drop step: forget the vertex
+            self.w[j] = 0.0
+            del self.index[self.keys[j]]  # type: ignore[arg-type]
+            self.keys[j] = None
+            self.free.append(j)
 
 
 class BlockObjective(Protocol):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wsl.errors import BadInput, WorkFailed
+from wsl.solvers._threads import few_blas_threads
 from wsl.solvers.diffrac import DiffracCost, balanced_class_weights, one_hot
 from wsl.solvers.frank_wolfe import block_frank_wolfe, frank_wolfe
 from wsl.solvers.oracles import Chain, ordering_chain, ordering_lmo_batch, ordering_posteriors_batch
@@ -278,6 +279,10 @@ class OrderingLabeler:
         ``ceil(T / max_frames)`` frames, then refined at full resolution (a few hard-EM rounds).
         """
         p = self._problem(features, transcripts)
+        with few_blas_threads(p.X.shape[1]):
+            return self._fit(p)
+
+    def _fit(self, p: _Problem) -> OrderingLabeler:
         for b, tr, name in zip(p.blocks, p.transcripts, p.names, strict=True):
             if b.stop - b.start < len(tr):
                 raise BadInput(f"video {name}: its transcript lists {len(tr)} actions but the video has only "
