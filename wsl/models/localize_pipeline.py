@@ -191,6 +191,7 @@ def train_localizer(data: TaggedSet, run_dir: str | os.PathLike[str], model_cfg:
     device = select_device(train_cfg.device)
     channels_last = train_cfg.channels_last and device.type == "cuda"
     lo, hi = model_cfg.train_scales
+    stride = model.stride
     failed: dict[str, str] = {}
 
     def loss_fn(m: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
@@ -198,9 +199,11 @@ def train_localizer(data: TaggedSet, run_dir: str | os.PathLike[str], model_cfg:
             path, _, reason = line.partition("\t")
             failed.setdefault(path, reason)
         # One random scale per batch (Oquab's multi-scale training); the global RNG is reseeded per
-        # epoch by fit(), so resuming replays the same scales.
-        scale = float(lo + (hi - lo) * torch.rand(()))
-        x = prepare(batch["image"], channels_last, scale)
+        # epoch by fit(), so resuming replays the same scales. Sizes are rounded to multiples of the
+        # stride: a handful of repeating shapes keeps oneDNN's / cuDNN's per-shape caches warm.
+        side = model_cfg.image_size * float(lo + (hi - lo) * torch.rand(()))
+        side = max(stride, stride * round(side / stride))
+        x = prepare(batch["image"], channels_last, side / model_cfg.image_size)
         scores, _ = m(x)
         loss = multilabel_loss(scores, batch["target"])
         with torch.no_grad():
