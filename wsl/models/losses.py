@@ -101,9 +101,16 @@ def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
 
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return x
+    import warnings
+
     from torch.distributed.nn.functional import all_gather
 
-    return torch.cat(all_gather(x), dim=0)
+    # Deprecated since torch 2.10 in favour of private _functional_collectives; this public one has a
+    # backward on gloo (all-to-all) and NCCL (reduce-scatter), which the CPU test relies on.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        parts = all_gather(x)
+    return torch.cat(parts, dim=0)
 
 
 def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
