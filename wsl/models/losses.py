@@ -105,7 +105,7 @@ def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
 
     from torch.distributed.nn.functional import all_gather
 
-    # Deprecated since torch 2.10 in favour of private _functional_collectives; this public one has a
+    # torch 2.13 marks this deprecated in favour of private _functional_collectives; this public one has a
     # backward on gloo (all-to-all) and NCCL (reduce-scatter), which the CPU test relies on.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
