@@ -56,6 +56,15 @@ def test_background_share_learns_background() -> None:
     assert with_bg > plain + 0.1, (with_bg, plain)
 
 
+def test_listed_background_switches_implicit_gaps_off(dense) -> None:
+    frames, X, tr = dense
+    assert OrderingLabeler(refine=0, max_iter=1).fit(X, tr).gaps_ is True
+    listed = {v: ["SIL", *t] for v, t in tr.items()}
+    m = OrderingLabeler(background="SIL", refine=1, anneal=0, max_iter=0).fit(X, listed)
+    assert m.gaps_ is False
+    assert all(labs[0] == "SIL" for labs in m.labels_.values())
+
+
 def test_long_videos_are_pooled_then_refined(dense) -> None:
     frames, X, tr = dense
     m = OrderingLabeler(max_frames=8).fit(X, tr)

@@ -43,7 +43,8 @@ def label_actions(
     background_share: float = typer.Option(0.0, "--background-share", help="Expected share of frames outside the "
                                            "listed actions: 0 when every frame is an action (Breakfast-like), "
                                            "about 0.5 for Hollywood or Mining-YouTube-like data."),
-    gaps: bool = typer.Option(True, "--gaps/--no-gaps", help="Allow background between listed actions."),
+    gaps: bool | None = typer.Option(None, "--gaps/--no-gaps", help="Allow background between listed actions "
+                                     "(default: only when no transcript lists the --background label)."),
     layout: str = typer.Option("Td", "--layout", help="Feature layout: Td (frames x dims) or dT (MS-TCN)."),
     init: str = typer.Option("uniform", "--init", help="Start of the refinement: uniform, convex (the "
                              "DIFFRAC + Frank-Wolfe rounding) or best (both; the better likelihood wins)."),

@@ -112,7 +112,8 @@ class OrderingLabeler:
     for block-coordinate FW over videos, epochs then); ``refine`` hard-EM rounds on top
     (0 = convex + rounding only, Bojanowski's method as published); ``min_length`` minimum segment
     length as a share of the video's mean segment length; ``gaps`` whether background may appear
-    between listed actions; ``background`` the background label name.
+    between listed actions (None: only when no transcript lists ``background``, the background
+    label name, itself); ``gaps_`` says what was used.
 
     After :meth:`fit`: ``classes_``, ``labels_`` (video -> per-frame label names), ``relaxed_``
     (video -> relaxed Z of the convex stage), ``fw_`` (the Frank-Wolfe result), ``rounding_``,
@@ -121,7 +122,7 @@ class OrderingLabeler:
 
     def __init__(self, lam: float = 1e-2, kappa: float = 0.0, balance: bool = True, max_iter: int = 50,
                  tol: float = 1e-4, block: bool = False, refine: int = 30, min_length: float = 0.1,
-                 gaps: bool = True, background: str = BACKGROUND, shrinkage: float = 0.1, seed: int = 0,
+                 gaps: bool | None = None, background: str = BACKGROUND, shrinkage: float = 0.1, seed: int = 0,
                  require_convergence: bool = False, anneal: int = 10, beta0: float = 0.05, max_frames: int = 256,
                  full_rounds: int = 3, init: str = "uniform", background_share: float = 0.0):
         self.lam = lam
@@ -174,7 +175,7 @@ class OrderingLabeler:
         out = []
         for v, tr in enumerate(p.transcripts):
             m = 1 if min_len is None else min_len[v]
-            out.append(ordering_chain(tr, 0, m, self.gaps))
+            out.append(ordering_chain(tr, 0, m, self.gaps_))
         return out
 
     def _decode(self, p: _Problem, G: np.ndarray, chains: Sequence[Chain]) -> np.ndarray:
@@ -248,7 +249,7 @@ class OrderingLabeler:
     # -- API -------------------------------------------------------------------------------
     def _solve(self, p: _Problem) -> np.ndarray:
         """The convex stage (when asked for) and the refinement from the chosen start(s)."""
-        uniform = np.concatenate([uniform_labels(b.stop - b.start, tr, self.background_share if self.gaps else 0.0)
+        uniform = np.concatenate([uniform_labels(b.stop - b.start, tr, self.background_share if self.gaps_ else 0.0)
                                   for b, tr in zip(p.blocks, p.transcripts, strict=True)])
         self.history_: dict[str, list[dict[str, float]]] = {}
         self.candidates_: dict[str, tuple[np.ndarray, float]] = {}
@@ -279,6 +280,8 @@ class OrderingLabeler:
         ``ceil(T / max_frames)`` frames, then refined at full resolution (a few hard-EM rounds).
         """
         p = self._problem(features, transcripts)
+        # auto: transcripts that list background say where it is, so none is added between actions
+        self.gaps_ = self.gaps if self.gaps is not None else not any(0 in tr for tr in p.transcripts)
         with few_blas_threads(p.X.shape[1]):
             return self._fit(p)
 
@@ -329,11 +332,12 @@ def _pool(p: _Problem, strides: Sequence[int]) -> _Problem:
 
 def supervised_bound(features: Mapping[str, np.ndarray], gold: Mapping[str, Sequence[str]],
                      transcripts: Mapping[str, Sequence[str]], lam: float = 1e-2, background: str = BACKGROUND,
-                     gaps: bool = True) -> dict[str, list[str]]:
+                     gaps: bool | None = None) -> dict[str, list[str]]:
     """Upper reference: the DIFFRAC ridge classifier fit on the true labels, decoded with the same
     ordering oracle from the transcripts."""
     lab = OrderingLabeler(lam=lam, background=background, gaps=gaps)
     p = lab._problem(features, transcripts)
+    lab.gaps_ = gaps if gaps is not None else not any(0 in tr for tr in p.transcripts)
     index = {c: i for i, c in enumerate(p.classes)}
     y = np.concatenate([[index[g] for g in gold[v]] for v in p.names])
     cost = DiffracCost(p.X, lam)
