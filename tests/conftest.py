@@ -10,7 +10,7 @@ from pathlib import Path
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import pytest
+import pytest  # noqa: E402  (after the thread settings, which must precede any BLAS/OpenMP import)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -13,13 +13,13 @@ uniformly over the video.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 import numpy as np
 
 from wsl.errors import BadInput
 from wsl.progress import warn
+from wsl.solvers._threads import few_blas_threads
 from wsl.solvers.diffrac import DiffracCost
 from wsl.solvers.frank_wolfe import block_frank_wolfe
 from wsl.solvers.oracles import narration_lmo
@@ -42,19 +42,6 @@ def narration_windows(narrated: Sequence[Span], n_frames: int, fps: float, windo
         hi = max(min(hi, n_frames - 1), lo)
         out.append((lo, hi))
     return out
-
-
-def _small_blas(dim: int) -> contextlib.AbstractContextManager[object]:
-    """One BLAS thread while the solver works on d x d systems: each Frank-Wolfe step solves a small
-    system, and a multithreaded BLAS spends far longer waking its threads than solving (measured:
-    0.05 ms with one thread, 23 ms with the default threads on a busy 2-core machine)."""
-    if dim > 512:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits  # installed with scikit-learn
-    except ImportError:  # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _vertex(pos: np.ndarray, n_frames: int) -> np.ndarray:
@@ -124,7 +111,7 @@ class StepLocalizer:
 
         # start at the vertex nearest the narrations (steps at their narration, the rest spread out)
         x0 = np.concatenate([lmo(n, -self._prior(lengths[n], fps_list[n], narrated[n], K)) for n in range(V)])
-        with _small_blas(X.shape[1]):
+        with few_blas_threads(X.shape[1]):
             cost = DiffracCost(X, lam=self.lam, blocks=blocks)
             # f* is near 0 (a good clustering fits almost exactly), so a gap relative to f never closes:
             # stop when the gap, which bounds f - f*, is below tol times the objective at the start
