@@ -92,20 +92,32 @@ def decode_bytes(data: bytes, path: str | os.PathLike[str] | None = None) -> tup
     return text.replace("\r\n", "\n").replace("\r", "\n"), enc
 
 
+def read_bytes(path: str | os.PathLike[str], what: str = "a file") -> bytes:
+    """A file's bytes; BadInput naming the path when it is missing, a folder or unreadable."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise BadInput("no such file", path) from None
+    except IsADirectoryError:
+        raise BadInput(f"is a folder, expected {what}", path) from None
+    except OSError as e:
+        raise BadInput(f"cannot read: {e.strerror}", path) from None
+
+
 def read_text(path: str | os.PathLike[str]) -> tuple[str, str]:
     """Read a text file in any common encoding; return ``(text, encoding)``.
 
     Raises BadInput with the path when the file is missing, unreadable or binary.
     """
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise BadInput("no such file", path) from None
-    except IsADirectoryError:
-        raise BadInput("is a folder, expected a file", path) from None
-    except OSError as e:
-        raise BadInput(f"cannot read: {e.strerror}", path) from None
-    return decode_bytes(data, path)
+    return decode_bytes(read_bytes(path), path)
+
+
+def check_unique_stems(paths: list[Path], noun: str) -> None:
+    """Outputs are named after their inputs' stems: refuse inputs whose outputs would overwrite each other."""
+    stems = [p.stem for p in paths]
+    dupes = sorted({s for s in stems if stems.count(s) > 1})
+    if dupes:
+        raise BadInput(f"several {noun} share the name {dupes[0]!r}; their outputs would collide")
 
 
 def load_json(path: str | os.PathLike[str]) -> Any:

@@ -37,16 +37,14 @@ def extract_cmd(
     from wsl.errors import BadInput
     from wsl.features.files import update_index
     from wsl.features.video import list_videos
+    from wsl.io import check_unique_stems
     from wsl.parallel import map_jobs
     from wsl.progress import info, warn
 
     paths = list_videos(videos)
     if not paths:
         raise BadInput("no video files found in the given inputs")
-    stems = [p.stem for p in paths]
-    dupes = sorted({s for s in stems if stems.count(s) > 1})
-    if dupes:
-        raise BadInput(f"several videos share the name {dupes[0]!r}; their feature files would collide")
+    check_unique_stems(paths, "videos")
     if backbone == "clip" and weights is None:
         warn("--backbone clip without --weights uses random weights: the features carry little meaning")
     if device == "auto":

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wsl.errors import BadInput
-from wsl.io import decode_bytes
+from wsl.io import decode_bytes, read_bytes
 
 __all__ = ["Element", "Screenplay", "parse_text", "parse_fountain", "parse_fdx", "parse_html", "parse_pdf",
            "read_screenplay", "SCRIPT_EXTENSIONS", "normalize_character"]
@@ -550,14 +550,7 @@ def read_screenplay(path: str | os.PathLike[str], fmt: str | None = None) -> Scr
     Raises BadInput when the file is unreadable, empty, or has no dialogue, saying what was expected.
     """
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise BadInput("no such file", path) from None
-    except IsADirectoryError:
-        raise BadInput("is a folder, expected a screenplay file", path) from None
-    except OSError as e:
-        raise BadInput(f"cannot read: {e.strerror}", path) from None
+    data = read_bytes(p, "a screenplay file")
     if not data.strip():
         raise BadInput("screenplay file is empty", path)
     fmt = fmt or _sniff(data, p.suffix.lower())
