@@ -97,7 +97,8 @@ def quality_run(args: argparse.Namespace, work: Path, device: torch.device) -> d
         "data": {"train_images": args.train, "test_images": args.test, "mean_side_px": args.size,
                  "digits_per_image": "1-3", "digit_px": "24-44", "generate_s": round(gen_s, 1)},
         "model": {"trunk": args.trunk, "adapt_channels": args.adapt_channels, "image_size": args.image_size,
-                  "train_scales": list(cfg.train_scales), "test_scales": list(cfg.test_scales)},
+                  "train_scales": list(cfg.train_scales), "scale_warmup": cfg.scale_warmup,
+                  "test_scales": list(cfg.test_scales)},
         "training": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seconds": round(train_s, 1),
                      "final_loss": round(result.history[-1]["loss"], 4)},
         "mAP": report["mAP"], "pointing": report["pointing"], "pointing_all_pairs": report["pointing_all_pairs"],
@@ -131,14 +132,16 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=160)
     ap.add_argument("--trunk", default="tiny")
     ap.add_argument("--adapt-channels", type=int, default=128)
-    ap.add_argument("--image-size", type=int, default=112)
+    ap.add_argument("--image-size", type=int, default=80)
     ap.add_argument("--test-scales", type=float, nargs="+", default=[0.7, 1.0, 1.4])
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--warmup", type=int, default=30)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default).")
+    # One thread by default: on a 2-core machine shared with other jobs, two OpenMP threads stall at
+    # barriers whenever one is descheduled (measured 5-10x slower than one thread under load).
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default).")
     ap.add_argument("--compute-steps", type=int, default=10)
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()

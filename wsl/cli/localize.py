@@ -90,6 +90,8 @@ def train_cmd(
     image_size: int = typer.Option(224, "--image-size", help="Square input side the images are resized to."),
     adapt_channels: int = typer.Option(256, "--adapt-channels", help="Width of the 1x1 adaptation layer."),
     train_scales: str = typer.Option("0.7-1.4", "--train-scales", help="Random rescaling range, LOW-HIGH."),
+    scale_warmup: float = typer.Option(0.3, "--scale-warmup", help="Share of steps over which the rescaling "
+                                       "range widens from 1 to --train-scales."),
     test_scales: str = typer.Option("0.7,1,1.4", "--test-scales", help="Scales averaged at test time."),
     flip: bool = typer.Option(True, "--flip/--no-flip", help="Random horizontal flips."),
     epochs: int = typer.Option(20, "--epochs"),
@@ -124,7 +126,7 @@ def train_cmd(
         val_data, _ = read_localization_data(val, class_list, val_split, None, ignore_unknown, keep_unlabelled)
     model_cfg = LocalizerConfig(list(class_list), trunk, adapt_channels, image_size=image_size,
                                 train_scales=_range(train_scales, "--train-scales"),
-                                test_scales=_scales(test_scales) or (1.0,), flip=flip)
+                                scale_warmup=scale_warmup, test_scales=_scales(test_scales) or (1.0,), flip=flip)
     train_cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                             warmup_steps=warmup, seed=seed, device=device, amp=amp, channels_last=channels_last,
                             num_workers=workers, max_steps=max_steps)

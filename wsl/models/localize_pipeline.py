@@ -150,6 +150,15 @@ class TrainResult:
     run_dir: Path
 
 
+def label_frequencies(images: Sequence[TaggedImage], classes: Sequence[str]) -> list[float]:
+    """The share of images that carry each class."""
+    counts = dict.fromkeys(classes, 0)
+    for im in images:
+        for c in im.labels:
+            counts[c] += 1
+    return [counts[c] / max(1, len(images)) for c in classes]
+
+
 def _check_resume_config(run_dir: Path, model_cfg: LocalizerConfig) -> None:
     old = LocalizerConfig.from_dict(load_run_config(run_dir, KIND)["model"])
     if old.as_dict() != model_cfg.as_dict():
@@ -188,11 +197,21 @@ def train_localizer(data: TaggedSet, run_dir: str | os.PathLike[str], model_cfg:
     if trunk_weights is not None:
         load_trunk_weights(model, trunk_weights)
     dataset = TaggedImageDataset(images, model_cfg.classes, model_cfg.image_size, flip=model_cfg.flip)
+    if not (resume and (run_dir / CHECKPOINT).exists()):
+        sample = collate([dataset[i] for i in range(min(16, len(dataset)))])
+        model.init_class_priors(label_frequencies(images, model_cfg.classes), prepare(sample["image"]))
     device = select_device(train_cfg.device)
     channels_last = train_cfg.channels_last and device.type == "cuda"
     lo, hi = model_cfg.train_scales
     stride = model.stride
     failed: dict[str, str] = {}
+    per_epoch = max(1, len(dataset) // (train_cfg.batch_size * dist.world_size))
+    total = train_cfg.epochs * per_epoch
+    if train_cfg.max_steps is not None:
+        total = min(total, train_cfg.max_steps)
+    widen = max(1, round(model_cfg.scale_warmup * total))
+    # The step counter drives the scale warm-up; on resume it continues from the checkpoint's step.
+    step = [int(load_checkpoint(run_dir / CHECKPOINT)["step"]) if resume and (run_dir / CHECKPOINT).exists() else 0]
 
     def loss_fn(m: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         for line in batch["bad"]:
@@ -201,7 +220,10 @@ def train_localizer(data: TaggedSet, run_dir: str | os.PathLike[str], model_cfg:
         # One random scale per batch (Oquab's multi-scale training); the global RNG is reseeded per
         # epoch by fit(), so resuming replays the same scales. Sizes are rounded to multiples of the
         # stride: a handful of repeating shapes keeps oneDNN's / cuDNN's per-shape caches warm.
-        side = model_cfg.image_size * float(lo + (hi - lo) * torch.rand(()))
+        ramp = min(1.0, step[0] / widen) if model_cfg.scale_warmup > 0 else 1.0
+        step[0] += 1
+        low, high = 1 + (lo - 1) * ramp, 1 + (hi - 1) * ramp
+        side = model_cfg.image_size * float(low + (high - low) * torch.rand(()))
         side = max(stride, stride * round(side / stride))
         x = prepare(batch["image"], channels_last, side / model_cfg.image_size)
         scores, _ = m(x)

@@ -34,6 +34,10 @@ class LocalizerConfig:
     dropout: float = 0.1
     image_size: int = 224
     train_scales: tuple[float, float] = (0.7, 1.4)  # random rescaling range during training
+    # Share of the training steps over which that range widens from (1, 1) to train_scales: random
+    # rescaling from the first step keeps a from-scratch max-pool model at the label prior far longer
+    # (measured on the digits data: no take-off in 700 steps, against ~600 at a fixed scale).
+    scale_warmup: float = 0.3
     test_scales: tuple[float, ...] = (0.7, 1.0, 1.4)  # score maps averaged over these at test time
     flip: bool = True  # random horizontal flips during training
     extra: dict[str, Any] = field(default_factory=dict)
@@ -60,6 +64,8 @@ class LocalizerConfig:
         if self.image_size < 32:
             raise BadInput(f"--image-size {self.image_size} is too small (at least 32)")
         lo, hi = self.train_scales
+        if not 0 <= self.scale_warmup <= 1:
+            raise BadInput(f"scale warm-up {self.scale_warmup} must be a share of the steps, in [0, 1]")
         if not (0 < lo <= hi):
             raise BadInput(f"bad training scale range {self.train_scales}")
         if not self.test_scales or min(self.test_scales) <= 0:
@@ -85,6 +91,24 @@ class GlobalMaxPoolLocalizer(nn.Module):
     @classmethod
     def from_config(cls, cfg: LocalizerConfig) -> GlobalMaxPoolLocalizer:
         return cls(len(cfg.classes), cfg.trunk, cfg.adapt_channels, cfg.dropout)
+
+    @torch.no_grad()
+    def init_class_priors(self, frequencies: Sequence[float], sample: torch.Tensor) -> None:
+        """Start every class' max-pooled score at the logit of its label frequency.
+
+        Why: with a few percent positives per class and scores starting near sigmoid 0.5, the
+        negatives push each class map down at its maximum, which is the most salient object; object
+        responses get suppressed in every map, the maximum moves to background, and training stalls
+        at the label prior (measured: chance mAP after 800 steps on the digits data). Starting at
+        the prior removes that first push. ``sample`` is a normalised batch used to measure how far
+        the max over positions lies above the bias; the model's state is left as it was otherwise.
+        """
+        state = {k: v.clone() for k, v in self.state_dict().items()}
+        last = self.adapt[-1]
+        offset = (self.score_maps(sample).amax(dim=(2, 3)) - last.bias).mean(0)
+        self.load_state_dict(state)  # undo the BatchNorm statistics that forward pass updated
+        p = torch.tensor(list(frequencies), dtype=torch.float32).clamp(1e-3, 1 - 1e-3)
+        last.bias.copy_(torch.log(p / (1 - p)).to(last.bias) - offset)
 
     def score_maps(self, x: torch.Tensor) -> torch.Tensor:
         return self.adapt(self.trunk(x))
