@@ -90,7 +90,7 @@ def train_cmd(
     image_size: int = typer.Option(224, "--image-size", help="Square input side the images are resized to."),
     adapt_channels: int = typer.Option(256, "--adapt-channels", help="Width of the 1x1 adaptation layer."),
     train_scales: str = typer.Option("0.7-1.4", "--train-scales", help="Random rescaling range, LOW-HIGH."),
-    scale_warmup: float = typer.Option(0.3, "--scale-warmup", help="Share of steps over which the rescaling "
+    scale_warmup: float = typer.Option(1.0, "--scale-warmup", help="Share of steps over which the rescaling "
                                        "range widens from 1 to --train-scales."),
     test_scales: str = typer.Option("0.7,1,1.4", "--test-scales", help="Scales averaged at test time."),
     flip: bool = typer.Option(True, "--flip/--no-flip", help="Random horizontal flips."),
@@ -99,6 +99,8 @@ def train_cmd(
     lr: float = typer.Option(2e-3, "--lr"),
     weight_decay: float = typer.Option(1e-4, "--weight-decay"),
     warmup: int = typer.Option(0, "--warmup", help="Linear warm-up steps."),
+    grad_clip: float = typer.Option(0.0, "--grad-clip", help="Clip the gradient norm (0: no clipping; clipping "
+                                    "kept from-scratch training at the label prior, docs/localize.md)."),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many steps."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
@@ -129,7 +131,7 @@ def train_cmd(
                                 scale_warmup=scale_warmup, test_scales=_scales(test_scales) or (1.0,), flip=flip)
     train_cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                             warmup_steps=warmup, seed=seed, device=device, amp=amp, channels_last=channels_last,
-                            num_workers=workers, max_steps=max_steps)
+                            num_workers=workers, max_steps=max_steps, grad_clip=grad_clip or None)
     info(f"training on {len(train_data.images)} images, {len(class_list)} classes -> {output}")
     result = train_localizer(train_data, output, model_cfg, train_cfg, resume, val_data, trunk_weights, tolerance)
     last = result.history[-1] if result.history else {}

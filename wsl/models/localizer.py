@@ -37,7 +37,7 @@ class LocalizerConfig:
     # Share of the training steps over which that range widens from (1, 1) to train_scales: random
     # rescaling from the first step keeps a from-scratch max-pool model at the label prior far longer
     # (measured on the digits data: no take-off in 700 steps, against ~600 at a fixed scale).
-    scale_warmup: float = 0.3
+    scale_warmup: float = 1.0
     test_scales: tuple[float, ...] = (0.7, 1.0, 1.4)  # score maps averaged over these at test time
     flip: bool = True  # random horizontal flips during training
     extra: dict[str, Any] = field(default_factory=dict)
