@@ -112,9 +112,23 @@ def iter_frames(path: str | os.PathLike[str], fps: float | None = None,
         out_w, out_h = output_size(info.width, info.height, size)
         tb = float(stream.time_base) if stream.time_base else 1.0 / info.fps
         start = None
-        next_k = 0
+        next_k = 0  # the next sampling instant is next_k / fps
         pending: tuple[float, object] | None = None  # the last frame seen, not yet known to be on screen
         index = 0
+
+        def emit(until: float) -> Iterator[tuple[float, np.ndarray, bool]]:
+            """Yield the pending frame for every instant before ``until`` (it was on screen then)."""
+            nonlocal next_k
+            assert pending is not None and fps is not None
+            pt, pframe = pending
+            rgb = None
+            while next_k / fps < until - 1e-9:
+                rgb = pframe.to_ndarray(width=out_w, height=out_h, format="rgb24") if rgb is None else rgb
+                yield pt, rgb, True
+                next_k += 1
+            if rgb is None and every_frame:
+                yield pt, pframe.to_ndarray(width=out_w, height=out_h, format="rgb24"), False
+
         try:
             for frame in container.decode(stream):
                 t = frame.pts * tb if frame.pts is not None else index / info.fps
@@ -125,28 +139,11 @@ def iter_frames(path: str | os.PathLike[str], fps: float | None = None,
                 if fps is None:
                     yield t, frame.to_ndarray(width=out_w, height=out_h, format="rgb24"), True
                     continue
-                # Instants before this frame's time were showing the previous frame.
                 if pending is not None:
-                    pt, pframe = pending
-                    rgb = None
-                    while next_k / fps < t - 1e-9:
-                        rgb = pframe.to_ndarray(width=out_w, height=out_h, format="rgb24") if rgb is None else rgb
-                        yield pt, rgb, True
-                        next_k += 1
-                    if rgb is None and every_frame:
-                        yield pt, pframe.to_ndarray(width=out_w, height=out_h, format="rgb24"), False
+                    yield from emit(t)  # instants before this frame's time showed the previous frame
                 pending = (t, frame)
             if pending is not None and fps is not None:
-                pt, pframe = pending
-                # The last frame stays on screen for one native frame period.
-                end = pt + 1.0 / info.fps
-                rgb = None
-                while next_k / fps < end - 1e-9:
-                    rgb = pframe.to_ndarray(width=out_w, height=out_h, format="rgb24") if rgb is None else rgb
-                    yield pt, rgb, True
-                    next_k += 1
-                if rgb is None and every_frame:
-                    yield pt, pframe.to_ndarray(width=out_w, height=out_h, format="rgb24"), False
+                yield from emit(pending[0] + 1.0 / info.fps)  # the last frame stays up one frame period
         except av.error.FFmpegError as e:
             raise BadInput(f"video is damaged or truncated after {index} frames ({e})", path) from None
     finally:
