@@ -474,15 +474,12 @@ def predict_images(run_dir: str | os.PathLike[str], inputs: Sequence[str | os.Pa
     """
     import json
 
-    from wsl.io import atomic_open, load_json, save_npy, write_json, write_text
+    from wsl.io import atomic_open, check_unique_stems, load_json, save_npy, write_json, write_text
 
     paths = list_images(inputs)
     if not paths:
         raise BadInput("no image files in the given inputs")
-    stems = [p.stem for p in paths]
-    dupes = sorted({s for s in stems if stems.count(s) > 1})
-    if dupes:
-        raise BadInput(f"several images share the name {dupes[0]!r}; their outputs would collide")
+    check_unique_stems(paths, "images")
     out = Path(out_dir)
     dev = select_device(device)
     model, cfg = load_localizer(run_dir, dev)
