@@ -44,7 +44,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def run_cli(capsys: pytest.CaptureFixture[str]):
     """Run `wsl ARGS...` in-process; return (exit_code, stdout, stderr)."""
     from wsl.cli.app import main
-    from wsl.progress import set_quiet
 
     def run(*args: str) -> tuple[int, str, str]:
         code = 0
@@ -52,8 +51,6 @@ def run_cli(capsys: pytest.CaptureFixture[str]):
             main([str(a) for a in args])
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-        finally:
-            set_quiet(False)
         out, err = capsys.readouterr()
         return code, out, err
 

@@ -28,3 +28,16 @@ def map_jobs(fn: Callable[[T], R], items: Sequence[T], jobs: int = 1, descriptio
         return
     with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
         yield from track(pool.map(fn, items), description, total=len(items))
+
+
+def shard_items(items: Sequence[T], shard: tuple[int, int] | None) -> list[T]:
+    """The items of shard K of N (1-based): every N-th item of the sorted list, starting at the K-th.
+
+    Deterministic and independent of the machine, so N jobs of a SLURM array (or GNU parallel) each
+    take their share of one folder with no file lists, and together cover it exactly once.
+    """
+    ordered = sorted(items, key=str)
+    if shard is None:
+        return ordered
+    k, n = shard
+    return ordered[k - 1 :: n]

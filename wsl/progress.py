@@ -1,27 +1,41 @@
-"""Progress on stderr, shown only to a person watching: hidden when stderr is not a terminal or --quiet."""
+"""Status lines, warnings and progress bars on stderr, through the standard ``logging`` module.
+
+The library never holds a quiet flag of its own: it logs to the ``wsl`` logger, and whoever runs it
+decides what is shown. The CLI (``configure``) shows INFO and above, or only warnings and errors with
+``--quiet``; a notebook user who does nothing sees warnings (Python's last-resort handler) and no
+progress. Progress bars appear only when INFO is enabled and stderr is a terminal.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
 
-_quiet = False
+log = logging.getLogger("wsl")
 
 
-def set_quiet(quiet: bool) -> None:
-    global _quiet
-    _quiet = quiet
+class _Format(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        return f"warning: {msg}" if record.levelno == logging.WARNING else msg
 
 
-def is_quiet() -> bool:
-    return _quiet
+def configure(quiet: bool = False) -> None:
+    """Route the ``wsl`` logger to stderr: status lines unless ``quiet``, warnings always."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Format())
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
 
 
 def enabled() -> bool:
-    return not _quiet and sys.stderr.isatty()
+    """True when a person is watching: status lines are on and stderr is a terminal."""
+    return log.isEnabledFor(logging.INFO) and bool(log.handlers) and sys.stderr.isatty()
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
@@ -33,7 +47,7 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
+        total = len(items)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(description, total=total)
@@ -42,12 +56,44 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
             progress.advance(task)
 
 
+class Status:
+    """A live one-line status for loops without a known length (solver iterations and their gap).
+
+    ``update("iteration 120, gap 3.1e-4")`` redraws the line when a person is watching; otherwise
+    nothing is printed.
+    """
+
+    def __init__(self, description: str):
+        self.description = description
+        self._live = None
+        if enabled():
+            from rich.console import Console
+            from rich.status import Status as RichStatus
+
+            self._live = RichStatus(description, console=Console(stderr=True))
+            self._live.start()
+
+    def update(self, text: str) -> None:
+        if self._live is not None:
+            self._live.update(f"{self.description}: {text}")
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def __enter__(self) -> Status:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def warn(message: str) -> None:
-    """A one-line warning on stderr (shown even when quiet: warnings are not progress)."""
-    print(f"warning: {message}", file=sys.stderr)
+    """A one-line warning on stderr (shown even with --quiet: warnings are not progress)."""
+    log.warning(message)
 
 
 def info(message: str) -> None:
-    """A status line on stderr, suppressed by --quiet."""
-    if not _quiet:
-        print(message, file=sys.stderr)
+    """A status line on stderr, hidden by --quiet."""
+    log.info(message)

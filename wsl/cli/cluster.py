@@ -102,3 +102,6 @@ def cluster(
         info(f"accuracy {out['eval']['accuracy']:.4f} on {len(X)} samples")
         if output != "-":
             typer.echo(json.dumps(out["eval"]))
+
+
+command = cluster

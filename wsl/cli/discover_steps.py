@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -138,9 +139,9 @@ def _table(result: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from wsl.progress import is_quiet
+    from wsl.progress import log
 
-    if is_quiet():
+    if not log.isEnabledFor(logging.INFO):
         return
     n = len(result["videos"])
     t = Table(title=f"{result['task']}: {result['k']} steps ({result['k_from']}), {n} videos")
@@ -205,3 +206,6 @@ def _plots(folder: Path, result: dict[str, Any], gold: dict | None) -> None:
         fig.savefig(buf, format="png", dpi=110)
         plt.close(fig)
         write_bytes(folder / f"{vid}.png", buf.getvalue())
+
+
+command = discover_steps

@@ -98,3 +98,6 @@ def doctor() -> None:
             out.print(f"[red]missing:[/red] {line}")
         raise typer.Exit(1)
     out.print("core: ok")
+
+
+command = doctor

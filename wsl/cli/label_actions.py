@@ -111,3 +111,6 @@ def _solver_summary(model: Any) -> dict[str, Any]:
                             "converged": bool(fw.success)}
         s["rounding"] = model.rounding_
     return s
+
+
+command = label_actions

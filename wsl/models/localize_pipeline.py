@@ -64,12 +64,13 @@ def load_image(path: Path, size: int) -> tuple[np.ndarray, tuple[int, int]]:
         return np.array(rgb, dtype=np.uint8), original  # a writable copy: torch.from_numpy wants one
 
 
-def probe_images(images: Sequence[TaggedImage]) -> tuple[list[TaggedImage], list[tuple[Path, str]]]:
+def probe_images(images: Sequence[TaggedImage], show_progress: bool = True
+                 ) -> tuple[list[TaggedImage], list[tuple[Path, str]]]:
     """Split images into those whose header reads and (path, reason) for the others (cheap: no decoding)."""
     from PIL import Image, UnidentifiedImageError
 
     ok, bad = [], []
-    for im in track(images, "checking images"):
+    for im in (track(images, "checking images") if show_progress else images):
         try:
             with Image.open(im.path) as pil:
                 if pil.size[0] < 1 or pil.size[1] < 1:
@@ -314,7 +315,7 @@ def infer(model: GlobalMaxPoolLocalizer, cfg: LocalizerConfig, images: Sequence[
     device = torch.device(device)
     cuda = device.type == "cuda"
     scales = tuple(scales or cfg.test_scales)
-    ok, unreadable = probe_images(images) if not quiet else _probe_quiet(images)
+    ok, unreadable = probe_images(images, show_progress=not quiet)
     if bad is not None:
         bad.extend(unreadable)
     positions = {id(im): n for n, im in enumerate(images)}
@@ -342,17 +343,6 @@ def infer(model: GlobalMaxPoolLocalizer, cfg: LocalizerConfig, images: Sequence[
             seen.add(j)
             yield Inference(positions[id(ok[j])], probs[n].cpu().numpy(), points[n].cpu().numpy(),
                             maps[n].cpu().numpy(), tuple(batch["size"][n].tolist()))
-
-
-def _probe_quiet(images: Sequence[TaggedImage]) -> tuple[list[TaggedImage], list[tuple[Path, str]]]:
-    from wsl.progress import is_quiet, set_quiet
-
-    was = is_quiet()
-    set_quiet(True)
-    try:
-        return probe_images(images)
-    finally:
-        set_quiet(was)
 
 
 # --- evaluation ----------------------------------------------------------------------------------------------
