@@ -55,3 +55,106 @@ def test_load_json_reports_line(tmp_path) -> None:
     with pytest.raises(BadInput) as e:
         load_json(path)
     assert e.value.line == 4 and str(path) in str(e.value)
+
+
+# --- output safety (docs/formats.md "Output safety") ---------------------------------------------------
+
+def test_new_outputs_get_the_mode_a_plain_open_gives(tmp_path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        write_json(tmp_path / "new.json", {})
+        assert stat.S_IMODE((tmp_path / "new.json").stat().st_mode) == 0o644
+        os.umask(0o077)
+        write_json(tmp_path / "private.json", {})
+        assert stat.S_IMODE((tmp_path / "private.json").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_replacing_a_file_keeps_its_mode(tmp_path) -> None:
+    import stat
+
+    target = tmp_path / "out.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    write_json(target, {"new": 1})
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert json.loads(target.read_text()) == {"new": 1}
+
+
+def test_a_symlink_output_is_written_through(tmp_path) -> None:
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    write_json(link, {"via": "link"})
+    assert link.is_symlink()
+    assert json.loads(real.read_text()) == {"via": "link"}
+
+
+def test_a_fifo_output_is_written_in_place_not_replaced(tmp_path) -> None:
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    write_json(fifo, {"streamed": True})
+    reader.join(10)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert json.loads(got[0]) == {"streamed": True}
+
+
+def test_dev_null_stays_a_device(tmp_path) -> None:
+    import os
+    import stat
+
+    write_json("/dev/null", {"x": 1})
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_an_existing_folder_as_output_is_bad_input(tmp_path) -> None:
+    with pytest.raises(BadInput, match="is a folder"):
+        write_json(tmp_path, {})
+
+
+def test_output_equal_to_an_input_is_refused(tmp_path) -> None:
+    from wsl.io import refuse_overwriting_inputs
+
+    src = tmp_path / "script.txt"
+    src.write_text("INT. HOUSE")
+    link = tmp_path / "alias.txt"
+    link.symlink_to(src)
+    for out in (src, link, tmp_path / "." / "script.txt"):
+        with pytest.raises(BadInput, match="is also an input"):
+            refuse_overwriting_inputs([out], [src])
+    refuse_overwriting_inputs([tmp_path / "other.json", "-"], [src])  # fine
+
+
+# --- decoding ------------------------------------------------------------------------------------------
+
+def test_bom_followed_by_cp1252_bytes_falls_back(tmp_path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + "Café “x”\n".encode("cp1252"))
+    text, enc = read_text(path)
+    assert text == "Café “x”\n" and enc == "cp1252"
+
+
+def test_utf16_without_bom_is_text_not_binary(tmp_path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_bytes("1\n00:00:01,000 --> 00:00:02,000\nHello there\n".encode("utf-16-le"))
+    text, enc = read_text(path)
+    assert text.startswith("1\n00:00:01,000") and enc == "utf-16-le"
+
+
+def test_deeply_nested_json_is_bad_input(tmp_path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(BadInput, match="nested too deeply"):
+        load_json(path)

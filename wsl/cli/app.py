@@ -97,7 +97,7 @@ def _command_path(group: click.Command, argv: list[str]) -> list[click.Command]:
     cmd = group
     ctx = click.Context(group)
     for arg in argv:
-        if not isinstance(cmd, click.Group) or arg.startswith("-"):
+        if not hasattr(cmd, "get_command") or arg.startswith("-"):
             continue
         sub = cmd.get_command(ctx, arg)
         if sub is None:
@@ -112,7 +112,7 @@ def _flag_for(root: click.Command, argv: list[str], param: str | None) -> str | 
         return None
     for cmd in reversed(_command_path(root, argv)):
         for p in cmd.params:
-            if p.name == param and isinstance(p, click.Option):
+            if p.name == param and getattr(p, "param_type_name", "") == "option":
                 long = [o for o in p.opts if o.startswith("--")]
                 return (long or p.opts)[0]
     return None
@@ -125,8 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     args, quiet, debug = _split_globals(list(sys.argv[1:] if argv is None else argv))
     configure(quiet=quiet)
     first = next((a for a in args if not a.startswith("-")), None)
-    wants_all = first is None or first not in COMMANDS
-    root = typer.main.get_command(build_app(None if wants_all else [first]))
+    root = typer.main.get_command(build_app([first] if first is not None and first in COMMANDS else None))
     try:
         code = root.main(args=args, prog_name="wsl", standalone_mode=False)
     except click.exceptions.UsageError as e:
