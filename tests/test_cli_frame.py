@@ -21,7 +21,7 @@ def test_unknown_command_is_usage_error(run_cli) -> None:
 def test_doctor_reports_core(run_cli) -> None:
     code, out, _ = run_cli("doctor")
     assert code == 0
-    for name in ("torch", "spacy", "cvxpy", "video decoder", "core: ok"):
+    for name in ("[torch]", "spacy", "[reference]", "[video]", "[vision]", "core: ok"):
         assert name in out
 
 
