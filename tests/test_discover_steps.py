@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from wsl.data.howto100m import Caption
 from wsl.data.narrations import canonical_steps, narrate
 from wsl.data.segments import ActionVideo, Segment
 from wsl.data.synth import features_from_labels
 from wsl.eval.steps import step_f1
 from wsl.solvers.steps import StepLocalizer, narration_baseline, narration_windows, uniform_baseline
 from wsl.text.msa import align, choose_k, fit_template, keep_best
-from wsl.text.steps import NarrationCue, new_word_offsets
+from wsl.text.steps import new_word_offsets
 
 
 def _video(name: str, *segs: tuple[str, float, float], duration: float = 100.0) -> ActionVideo:
@@ -49,21 +50,22 @@ def test_f1_hungarian_is_one_to_one() -> None:
 
 # --- text ----------------------------------------------------------------------------------------
 def test_rolling_caption_overlap() -> None:
-    cues = [NarrationCue(0, 2, "hi dave making"), NarrationCue(2, 4, "making jam donuts begin"),
-            NarrationCue(4, 6, "jam donuts begin"), NarrationCue(6, 8, "start bread")]
+    cues = [Caption(0, 2, "hi dave making", 1), Caption(2, 4, "making jam donuts begin", 1),
+            Caption(4, 6, "jam donuts begin", 1), Caption(6, 8, "start bread", 1)]
     assert new_word_offsets(cues) == [0, 1, 3, 0]
 
 
 def test_relations_from_a_parse() -> None:
     pytest.importorskip("spacy")
+    from wsl.data.narration import Narration
     from wsl.text.nlp import available_model
-    from wsl.text.steps import Narration, extract_relations
+    from wsl.text.steps import extract_relations
 
     if available_model() is None:
         pytest.skip("no spaCy English model")
-    nar = Narration("v", (NarrationCue(1, 4, "Jack up the car, then loosen the lug nuts and remove the wheel."),
-                          NarrationCue(5, 7, "Cut it in half. I want you to subscribe to my channel."),
-                          NarrationCue(8, 9, "Add the baking powder and chop the onions.")))
+    nar = Narration("v", "v.json", (Caption(1, 4, "Jack up the car, then loosen the lug nuts and remove the wheel.", 1),
+                          Caption(5, 7, "Cut it in half. I want you to subscribe to my channel.", 1),
+                          Caption(8, 9, "Add the baking powder and chop the onions.", 1)))
     rels = extract_relations([nar])[0]
     keys = [r.key for r in rels]
     assert keys[:3] == ["jack up car", "loosen nut", "remove wheel"]

@@ -144,7 +144,8 @@ def test_missing_fps_is_an_error(tmp_path: Path, run_cli) -> None:
 
 def test_real_howto100m_captions(shared_data: Path, tmp_path: Path, run_cli) -> None:
     """Rolling ASR captions (stop words stripped) of two real cooking videos: relations come out with times."""
-    from wsl.text.steps import extract_relations, read_narration
+    from wsl.data.narration import read_narration
+    from wsl.text.steps import extract_relations
 
     caps = shared_data / "howto100m-captions" / "small_train_captions"
     nars = [read_narration(caps / f"{v}.csv") for v in ("H5iFIA4eiVA", "8Mxsx57aNq8")]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from wsl.data.narration import Narration, check_timing, narration_files, read_narration
 from wsl.errors import BadInput
-from wsl.text.steps import NARRATION_SUFFIXES, Narration, read_narration
 
 
 @dataclass
@@ -43,16 +43,6 @@ class TaskVideo:
         return self.narration.end if self.narration is not None else 0.0
 
 
-def _narration_files(folder: Path) -> dict[str, Path]:
-    out: dict[str, Path] = {}
-    for p in sorted(folder.iterdir()):
-        if p.is_file() and p.suffix.lower() in NARRATION_SUFFIXES and p.name != "index.json":
-            if p.stem in out:
-                raise BadInput(f"two narrations for video {p.stem!r} ({out[p.stem].name}, {p.name}); keep one", folder)
-            out[p.stem] = p
-    return out
-
-
 def read_task_folder(folder: str | os.PathLike[str], features: str | os.PathLike[str] | None = None,
                      fps: float | None = None, layout: str = "Td", text_only: bool = False,
                      slack: float = 10.0) -> list[TaskVideo]:
@@ -64,7 +54,7 @@ def read_task_folder(folder: str | os.PathLike[str], features: str | os.PathLike
     folder = Path(folder)
     if not folder.is_dir():
         raise BadInput("expected a task folder of narrations (.srt/.vtt/.csv/.json) and features (.npy)", folder)
-    nar_files = _narration_files(folder)
+    nar_files = narration_files(folder)
     feat_dir = Path(features) if features is not None else folder
     if features is not None and not feat_dir.is_dir():
         raise BadInput("not a folder of .npy feature files", feat_dir)
@@ -83,22 +73,17 @@ def read_task_folder(folder: str | os.PathLike[str], features: str | os.PathLike
             meta = video_meta(index, vid)
             v_fps = meta.get("fps", fps)
             if v_fps is None:
-                raise BadInput(f"no fps for {path.name}: index.json has none; pass --fps", path)
-            v_fps = float(v_fps)
-            if v_fps <= 0:
-                raise BadInput(f"fps must be positive, got {v_fps}", path)
-            T = X.shape[0]
+                raise BadInput(f"no fps for {path.name}: index.json has none; pass fps", path, param="fps")
+            try:
+                v_fps = float(v_fps)
+            except (TypeError, ValueError):
+                raise BadInput(f"fps of {vid} must be a number, got {v_fps!r}", path, param="fps") from None
             if "duration" in meta:
-                tv.duration = float(meta["duration"])
-                expected = tv.duration * v_fps
-                if abs(T - expected) > max(2.0, 0.02 * expected):
-                    raise BadInput(f"{T} feature rows, but the video lasts {tv.duration:g} s at {v_fps:g} fps "
-                                   f"(about {expected:.0f} rows expected): wrong fps or a truncated file", path)
-            covered = T / v_fps
-            if tv.narration is not None and tv.narration.end > covered + slack:
-                raise BadInput(f"{T} feature rows at {v_fps:g} fps cover {covered:.1f} s, but the narration "
-                               f"{Path(tv.narration.path or vid).name} runs to {tv.narration.end:.1f} s: "
-                               "wrong fps or a truncated file", path)
+                try:
+                    tv.duration = float(meta["duration"])
+                except (TypeError, ValueError):
+                    raise BadInput(f"duration of {vid} must be a number, got {meta['duration']!r}", path) from None
+            check_timing(tv.narration, fps=v_fps, rows=X.shape[0], duration=tv.duration, slack=slack, path=path)
             tv.features, tv.features_path, tv.fps = X, str(path), v_fps
         videos.append(tv)
     return videos

@@ -9,17 +9,9 @@ one spoken phrase is not counted twice, while the repeated words still give the 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-from wsl.errors import BadInput
-from wsl.io import load_json
-from wsl.progress import warn
-
-NARRATION_SUFFIXES = (".srt", ".vtt", ".csv", ".json")
+from typing import Any, Protocol
 
 # Verbs that carry no step ("go", "want", "let") or are narration chatter ("show", "subscribe").
 STOP_VERBS = frozenset("""
@@ -64,29 +56,24 @@ VERB_SYNONYMS = {
 }
 
 
-@dataclass(frozen=True)
-class NarrationCue:
-    """One timed piece of narration; ``line`` is its source line (CSV row, subtitle timing line)."""
-
-    start: float
-    end: float
-    text: str
-    line: int | None = None
-
-
-@dataclass(frozen=True)
-class Narration:
-    """A video's narration cues in time order, with where they came from."""
-
-    video: str
-    cues: tuple[NarrationCue, ...]
-    path: str | None = None
-    format: str = "srt"
-    encoding: str = "utf-8"
+class TimedText(Protocol):
+    """A caption as :mod:`wsl.data.narration` reads it: start, end (s), text, source line."""
 
     @property
-    def end(self) -> float:
-        return max((c.end for c in self.cues), default=0.0)
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def line(self) -> int | None: ...
+
+
+class Narrated(Protocol):
+    """A video's captions in time order (:class:`wsl.data.narration.Narration`)."""
+
+    @property
+    def captions(self) -> Sequence[TimedText]: ...
 
 
 @dataclass(frozen=True)
@@ -107,52 +94,9 @@ class Relation:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading narrations
-# ---------------------------------------------------------------------------------------------
-def _json_cues(data: Any, path: str) -> list[NarrationCue]:
-    items = data.get("narration", data.get("cues")) if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        raise BadInput('narration JSON must be a list of {"start", "end", "text"} (or {"narration": [...]})', path)
-    out = []
-    for i, it in enumerate(items):
-        try:
-            out.append(NarrationCue(float(it["start"]), float(it["end"]), str(it["text"]).strip(), i + 1))
-        except (KeyError, TypeError, ValueError):
-            raise BadInput(f"narration entry {i} needs numeric start, end and a text", path) from None
-    return [c for c in out if c.text]
-
-
-def read_narration(path: str | os.PathLike[str], video: str | None = None) -> Narration:
-    """A narration file (.srt, .vtt, HowTo100M .csv, .json) as time-ordered cues."""
-    p = Path(path)
-    suffix = p.suffix.lower()
-    video = video or p.stem
-    if suffix in (".srt", ".vtt"):
-        from wsl.text.subtitles import read_subtitles
-
-        sub = read_subtitles(p)
-        cues = [NarrationCue(c.start, c.end, " ".join(c.lines).strip(), c.line) for c in sub.cues]
-        fmt, enc = sub.format, sub.encoding
-    elif suffix == ".csv":  # HowTo100M captions: the milnce reader (it skips and records bad rows)
-        from wsl.data.howto100m import read_captions
-
-        cf = read_captions(p, video)
-        for line, why in cf.skipped:
-            warn(f"{p}:{line}: caption row skipped: {why}")
-        cues = [NarrationCue(c.start, c.end, c.text, c.line) for c in cf.captions]
-        fmt, enc = "csv", cf.encoding
-    elif suffix == ".json":
-        cues, fmt, enc = _json_cues(load_json(p), str(p)), "json", "utf-8"
-    else:
-        raise BadInput(f"not a narration file: expected one of {', '.join(NARRATION_SUFFIXES)}", p)
-    cues.sort(key=lambda c: (c.start, c.end))
-    return Narration(video, tuple(cues), str(p), fmt, enc)
-
-
-# ---------------------------------------------------------------------------------------------
 # Rolling captions
 # ---------------------------------------------------------------------------------------------
-def new_word_offsets(cues: Sequence[NarrationCue]) -> list[int]:
+def new_word_offsets(cues: Sequence[TimedText]) -> list[int]:
     """For each cue, how many of its leading words repeat the end of the previous cue.
 
     YouTube ASR captions roll: each cue starts with the previous cue's last line. The repeated
@@ -240,17 +184,17 @@ def relations_in_doc(doc: Any, start: float, end: float, line: int | None, first
     return out
 
 
-def extract_relations(narrations: Iterable[Narration], merge_synonyms: bool = True,
+def extract_relations(narrations: Iterable[Narrated], merge_synonyms: bool = True,
                       batch_size: int = 256) -> list[list[Relation]]:
     """Time-ordered relations of each narration (spaCy; the model is loaded once)."""
     from wsl.text.nlp import load_english
 
     nlp = load_english(("ner",))
     narrations = list(narrations)
-    jobs: list[tuple[int, NarrationCue, int]] = []  # (narration index, cue, first new character)
+    jobs: list[tuple[int, TimedText, int]] = []  # (narration index, cue, first new character)
     texts: list[str] = []
     for n, nar in enumerate(narrations):
-        for cue, k in zip(nar.cues, new_word_offsets(nar.cues), strict=True):
+        for cue, k in zip(nar.captions, new_word_offsets(nar.captions), strict=True):
             text = " ".join(cue.text.split())
             words = text.split(" ")
             first = len(" ".join(words[:k])) + (1 if k else 0)
