@@ -30,7 +30,7 @@ from wsl.data.narrations import canonical_steps, narrate
 from wsl.data.segments import ActionVideo
 from wsl.data.synth import features_from_labels
 from wsl.eval.steps import step_f1
-from wsl.solvers.steps import StepLocalizer, narration_baseline, uniform_baseline
+from wsl.solvers.narration import StepLocalizer, narration_baseline, uniform_baseline
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 COIN_TASKS = ("ChangeCarTire", "MakeMatchaTea", "AssembleOfficeChair", "ReplaceABulb", "MakeSandwich")

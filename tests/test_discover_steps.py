@@ -10,7 +10,7 @@ from wsl.data.narrations import canonical_steps, narrate
 from wsl.data.segments import ActionVideo, Segment
 from wsl.data.synth import features_from_labels
 from wsl.eval.steps import step_f1
-from wsl.solvers.steps import StepLocalizer, narration_baseline, narration_windows, uniform_baseline
+from wsl.solvers.narration import StepLocalizer, narration_baseline, narration_windows, uniform_baseline
 from wsl.text.msa import align, choose_k, fit_template, keep_best
 from wsl.text.steps import new_word_offsets
 

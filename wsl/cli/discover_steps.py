@@ -73,7 +73,7 @@ def discover_steps(
     if not text_only and with_feats:
         import numpy as np
 
-        from wsl.solvers.steps import StepLocalizer
+        from wsl.solvers.narration import StepLocalizer
 
         spans = [[None if r is None else (r.start, r.end) for r in ts.narrated[i]] for i in with_feats]
         model = StepLocalizer(window=window, lam=lam, at_most_once=each_step == "at-most-once",

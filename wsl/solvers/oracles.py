@@ -5,8 +5,8 @@ Z minimising <G, Z>, returned as labels (one per row) or as step positions.
   every listed action gets at least one frame (or ``min_length``), in order; background optional
   between. Dynamic programming in O(T S) over S path states, vectorised over states and batched
   over videos (:func:`ordering_lmo_batch`).
-- :func:`narration_lmo` — Alayrac et al. 2016: K steps, each placed on exactly one frame per video
-  (or at most once), in order, a narrated step only inside its time window. O(T K).
+- :func:`narration_lmo` (in :mod:`wsl.solvers.narration`) — Alayrac et al. 2016: K steps, each placed
+  on exactly one frame per video (or at most once), in order, a narrated step only inside its time window. O(T K).
 - :func:`bags_lmo` — Bojanowski et al. 2013: one label per row, and every label listed for a bag
   appears at least once in it (exact, through ``linear_sum_assignment``).
 - :func:`row_lmo` — one label per row, nothing else.
@@ -261,77 +261,6 @@ def ordering_lmo(cost: np.ndarray, transcript: Sequence[int], background: int | 
 
 
 # ---------------------------------------------------------------------------------------------
-# Narration (Alayrac et al. 2016)
-# ---------------------------------------------------------------------------------------------
-def narration_lmo(cost: np.ndarray, windows: Sequence[tuple[int, int] | None] | None = None,
-                  at_most_once: bool = False, required: Sequence[bool] | None = None,
-                  name: str | None = None) -> np.ndarray:
-    """Place K ordered steps on distinct frames of one video, minimising the summed cost.
-
-    ``cost`` is (T, K): cost[t, k] of putting step k at frame t. Steps keep their order
-    (t_1 < t_2 < ...). ``windows[k] = (lo, hi)`` (frames, inclusive) confines a narrated step to
-    a window around its narration; ``None`` leaves it free. By default every step is placed
-    exactly once; with ``at_most_once`` a step is placed only where it lowers the cost, except
-    steps marked ``required`` (default: the ones with a window). Returns (K,) frame indices,
-    -1 for a step not placed. The assignment matrix is Z[t, k] = 1 where ``pos[k] == t``.
-    """
-    cost = np.asarray(cost, dtype=np.float64)
-    T, K = cost.shape
-    who = f"video {name}: " if name is not None else ""
-    c = cost.copy()
-    if windows is not None:
-        if len(windows) != K:
-            raise ValueError(f"{len(windows)} windows for {K} steps")
-        for k, w in enumerate(windows):
-            if w is None:
-                continue
-            lo, hi = max(0, int(w[0])), min(T - 1, int(w[1]))
-            if lo > hi:
-                raise BadInput(f"{who}the window of step {k} ({w[0]}..{w[1]}) lies outside its {T} frames")
-            c[:lo, k] = _INF
-            c[hi + 1:, k] = _INF
-    if required is None:
-        req = np.ones(K, dtype=bool) if not at_most_once else np.array([w is not None for w in (windows or [None] * K)])
-    else:
-        req = np.asarray(required, dtype=bool)
-        if req.shape != (K,):
-            raise ValueError(f"required must have {K} entries")
-    if int(req.sum()) > T:
-        raise BadInput(f"{who}{int(req.sum())} steps must be placed but the video has only {T} frames")
-    # F[k][t + 1]: best cost of steps 0..k with every placed one at a frame <= t (index 0: t = -1).
-    F_prev = np.zeros(T + 1)
-    frames = np.arange(T)
-    placed_at = np.zeros((K, T), dtype=np.int64)  # where the prefix minimum of G_k up to t sits
-    take = np.zeros((K, T), dtype=bool)  # whether step k is placed (not skipped) in F[k][t + 1]
-    for k in range(K):
-        G = F_prev[:-1] + c[:, k]  # step k at frame t, steps before it at frames <= t - 1
-        P = np.minimum.accumulate(G)
-        new_min = np.ones(T, dtype=bool)
-        new_min[1:] = G[1:] < P[:-1]
-        placed_at[k] = np.maximum.accumulate(np.where(new_min, frames, 0))
-        F = np.empty(T + 1)
-        F[0] = _INF if req[: k + 1].any() else 0.0
-        if req[k]:
-            take[k] = True
-            F[1:] = P
-        else:
-            take[k] = F_prev[1:] > P
-            F[1:] = np.where(take[k], P, F_prev[1:])
-        F_prev = F
-    if not np.isfinite(F_prev[-1]):
-        raise BadInput(f"{who}no ordered placement of the required steps fits their windows")
-    out = np.full(K, -1, dtype=np.int64)
-    t = T - 1
-    for k in range(K - 1, -1, -1):
-        if t < 0:
-            break
-        if take[k, t]:
-            out[k] = placed_at[k, t]
-            t = out[k] - 1
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
 # Bags (Bojanowski et al. 2013) and plain rows
 # ---------------------------------------------------------------------------------------------
 def row_lmo(cost: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
@@ -376,3 +305,7 @@ def bags_lmo(cost: np.ndarray, bags: Sequence[Sequence[int]], bag_labels: Sequen
             raise BadInput(f"bag {bag}: its required labels cannot go to distinct samples")
         labels[rows[k]] = need[r]
     return labels
+
+
+# The narration oracle lives with its solver (wsl.solvers.narration); kept importable from here.
+from wsl.solvers.narration import narration_lmo  # noqa: E402, F401

@@ -3,7 +3,7 @@
 Discriminative clustering (DIFFRAC) over all videos' frames with one column per step: Z[t, k] = 1
 marks the frame of video n where step k happens. Per video the steps keep their order, each is
 placed once (or at most once), and a step narrated at time s is placed within ``window`` seconds
-of its narration. These are exactly the vertices of :func:`wsl.solvers.oracles.narration_lmo`, so
+of its narration. These are exactly the vertices of :func:`narration_lmo` (below), so
 the relaxed problem is solved by block-coordinate Frank-Wolfe (one block per video) and rounded by
 the same oracle, applied to the relaxed Z and to the classifier's scores (the better objective wins).
 
@@ -22,9 +22,77 @@ from wsl.progress import warn
 from wsl.solvers._threads import few_blas_threads
 from wsl.solvers.diffrac import DiffracCost
 from wsl.solvers.frank_wolfe import block_frank_wolfe
-from wsl.solvers.oracles import narration_lmo
 
 Span = tuple[float, float] | None
+_INF = np.inf
+
+
+def narration_lmo(cost: np.ndarray, windows: Sequence[tuple[int, int] | None] | None = None,
+                  at_most_once: bool = False, required: Sequence[bool] | None = None,
+                  name: str | None = None) -> np.ndarray:
+    """Place K ordered steps on distinct frames of one video, minimising the summed cost.
+
+    ``cost`` is (T, K): cost[t, k] of putting step k at frame t. Steps keep their order
+    (t_1 < t_2 < ...). ``windows[k] = (lo, hi)`` (frames, inclusive) confines a narrated step to
+    a window around its narration; ``None`` leaves it free. By default every step is placed
+    exactly once; with ``at_most_once`` a step is placed only where it lowers the cost, except
+    steps marked ``required`` (default: the ones with a window). Returns (K,) frame indices,
+    -1 for a step not placed. The assignment matrix is Z[t, k] = 1 where ``pos[k] == t``.
+    """
+    cost = np.asarray(cost, dtype=np.float64)
+    T, K = cost.shape
+    who = f"video {name}: " if name is not None else ""
+    c = cost.copy()
+    if windows is not None:
+        if len(windows) != K:
+            raise ValueError(f"{len(windows)} windows for {K} steps")
+        for k, w in enumerate(windows):
+            if w is None:
+                continue
+            lo, hi = max(0, int(w[0])), min(T - 1, int(w[1]))
+            if lo > hi:
+                raise BadInput(f"{who}the window of step {k} ({w[0]}..{w[1]}) lies outside its {T} frames")
+            c[:lo, k] = _INF
+            c[hi + 1:, k] = _INF
+    if required is None:
+        req = np.ones(K, dtype=bool) if not at_most_once else np.array([w is not None for w in (windows or [None] * K)])
+    else:
+        req = np.asarray(required, dtype=bool)
+        if req.shape != (K,):
+            raise ValueError(f"required must have {K} entries")
+    if int(req.sum()) > T:
+        raise BadInput(f"{who}{int(req.sum())} steps must be placed but the video has only {T} frames")
+    # F[k][t + 1]: best cost of steps 0..k with every placed one at a frame <= t (index 0: t = -1).
+    F_prev = np.zeros(T + 1)
+    frames = np.arange(T)
+    placed_at = np.zeros((K, T), dtype=np.int64)  # where the prefix minimum of G_k up to t sits
+    take = np.zeros((K, T), dtype=bool)  # whether step k is placed (not skipped) in F[k][t + 1]
+    for k in range(K):
+        G = F_prev[:-1] + c[:, k]  # step k at frame t, steps before it at frames <= t - 1
+        P = np.minimum.accumulate(G)
+        new_min = np.ones(T, dtype=bool)
+        new_min[1:] = G[1:] < P[:-1]
+        placed_at[k] = np.maximum.accumulate(np.where(new_min, frames, 0))
+        F = np.empty(T + 1)
+        F[0] = _INF if req[: k + 1].any() else 0.0
+        if req[k]:
+            take[k] = True
+            F[1:] = P
+        else:
+            take[k] = F_prev[1:] > P
+            F[1:] = np.where(take[k], P, F_prev[1:])
+        F_prev = F
+    if not np.isfinite(F_prev[-1]):
+        raise BadInput(f"{who}no ordered placement of the required steps fits their windows")
+    out = np.full(K, -1, dtype=np.int64)
+    t = T - 1
+    for k in range(K - 1, -1, -1):
+        if t < 0:
+            break
+        if take[k, t]:
+            out[k] = placed_at[k, t]
+            t = out[k] - 1
+    return out
 
 
 def narration_windows(narrated: Sequence[Span], n_frames: int, fps: float, window: float
