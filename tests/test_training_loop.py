@@ -79,8 +79,9 @@ def test_resume_continues_exactly(tmp_path) -> None:
 def test_existing_run_needs_resume(tmp_path) -> None:
     cfg = TrainConfig(epochs=1, batch_size=16)
     fit(_model(), _data(), _loss, cfg, tmp_path)
-    with pytest.raises(BadInput, match="--resume"):
+    with pytest.raises(BadInput, match="resume it") as e:
         fit(_model(), _data(), _loss, cfg, tmp_path)
+    assert e.value.param == "resume"
 
 
 def test_divergence_is_a_work_failure(tmp_path) -> None:

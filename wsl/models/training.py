@@ -1,8 +1,14 @@
 """The one training loop every torch model in wsl uses: device, bf16 autocast, DDP under torchrun,
 deterministic data order, atomic checkpoints with exact resume, a JSONL log and a run-folder config.
 
-A model plugs in with a ``loss_fn(model, batch) -> (loss, metrics)``; distribution is torchrun's
-(environment variables RANK, WORLD_SIZE, LOCAL_RANK), with no launcher code of our own.
+A model plugs in with a ``loss_fn(model, batch) -> (loss, metrics)`` (or ``loss_fn(model, batch, step=N)``
+when it schedules something over training); distribution is torchrun's (environment variables RANK,
+WORLD_SIZE, LOCAL_RANK), with no launcher code of our own.
+
+The run folder is owned here, with one policy for every model (``prepare_run``): the device is
+chosen once (``cuda:N`` honoured), the seed is set before the model is built, a folder holding a
+checkpoint is refused unless resuming, a resume with changed settings is refused naming them,
+``config.json`` is written by rank 0, and the final weights go to ``model.safetensors``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ from wsl.progress import info, track
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
 CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+# Settings that may differ on --resume: where and how fast it runs, not what it learns.
+RESUME_MAY_CHANGE = frozenset({"train.device", "train.num_workers", "train.amp", "train.channels_last"})
 RUN_FORMAT = 1  # bump when a run folder written by an older wsl can no longer be read
 
 LossFn = Callable[[nn.Module, Any], tuple[torch.Tensor, Mapping[str, float]]]
@@ -84,13 +93,28 @@ def dist_info() -> DistInfo:
 
 
 def select_device(name: str = "auto", dist: DistInfo | None = None) -> torch.device:
-    """``auto``: this process's GPU under torchrun (LOCAL_RANK), else the first GPU, else the CPU."""
+    """``auto``: this process's GPU under torchrun (LOCAL_RANK), else the first GPU, else the CPU.
+
+    ``cuda:N`` is honoured as given (under torchrun with plain ``cuda``, each process takes its LOCAL_RANK).
+    """
     dist = dist or dist_info()
     if name == "auto":
         return torch.device(f"cuda:{dist.local_rank}") if torch.cuda.is_available() else torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise BadInput(f"--device {name}: CUDA is not available here (torch {torch.__version__}); use cpu or auto")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise BadInput(f"device {name!r} is not a torch device: use auto, cpu, cuda or cuda:N",
+                       param="device") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise BadInput(f"device {name}: CUDA is not available here (torch {torch.__version__}); use cpu or auto",
+                           param="device")
+        if device.index is None:
+            device = torch.device(f"cuda:{dist.local_rank if dist.distributed else torch.cuda.current_device()}")
+        if device.index >= torch.cuda.device_count():
+            raise BadInput(f"device {name}: only {torch.cuda.device_count()} CUDA device(s) here", param="device")
+    elif device.type != "cpu":
+        raise BadInput(f"device {name!r} is not supported: use auto, cpu, cuda or cuda:N", param="device")
     return device
 
 
@@ -155,7 +179,7 @@ def load_run_config(run_dir: str | os.PathLike[str], kind: str) -> dict[str, Any
     """Read a run folder's config, refusing runs of another kind or of an unreadable format version."""
     path = Path(run_dir) / CONFIG
     if not path.exists():
-        raise BadInput(f"not a run folder (no {CONFIG}); train one with `wsl {kind} train`", run_dir)
+        raise BadInput(f"not a run folder (no {CONFIG}); train one with wsl.{kind}.train", run_dir)
     cfg = load_json(path)
     if not isinstance(cfg, dict) or cfg.get("kind") != kind:
         raise BadInput(f"this run folder holds a {cfg.get('kind') if isinstance(cfg, dict) else '?'} model, "
@@ -205,6 +229,102 @@ def load_checkpoint(path: str | os.PathLike[str], model: nn.Module | None = None
     return state
 
 
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, Mapping):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = list(v) if isinstance(v, tuple) else v
+    return out
+
+
+def changed_settings(old: Mapping[str, Any], new: Mapping[str, Any],
+                     may_change: frozenset[str] = RESUME_MAY_CHANGE) -> list[str]:
+    """Dotted names of the settings that differ between two run configs (``train.lr``, ``model.classes``)."""
+    a, b = _flatten(old), _flatten(new)
+    skip = {"kind", "format", "wsl_version"} | set(may_change)
+    return sorted(k for k in set(a) | set(b) if k not in skip and not k.startswith("data.") and a.get(k) != b.get(k))
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """A prepared run folder: where it is, which device, this process's rank, whether it resumes."""
+
+    path: Path
+    kind: str
+    device: torch.device
+    dist: DistInfo
+    resume: bool  # True when a checkpoint is there to continue
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / CHECKPOINT
+
+    @property
+    def weights(self) -> Path:
+        return self.path / WEIGHTS
+
+    @property
+    def is_main(self) -> bool:
+        return self.dist.is_main
+
+    def report(self, message: str) -> None:
+        """A status line from rank 0 only (other ranks of a torchrun job stay silent)."""
+        if self.is_main:
+            info(message)
+
+    def save_weights(self, model: nn.Module) -> None:
+        """The final weights as ``model.safetensors`` (rank 0 writes)."""
+        if self.is_main:
+            save_final_weights(self.path / WEIGHTS, model)
+
+
+def save_final_weights(path: str | os.PathLike[str], model: nn.Module) -> None:
+    """``model``'s state dict as safetensors, atomically (tensors only: always safe to load)."""
+    from safetensors.torch import save
+
+    state = {k: v.detach().cpu().contiguous() for k, v in unwrap(model).state_dict().items()}
+    with atomic_open(path, "wb") as f:
+        f.write(save(state))
+
+
+def prepare_run(run_dir: str | os.PathLike[str], kind: str, config: Mapping[str, Any], resume: bool = False,
+                device: str = "auto", seed: int | None = 0,
+                may_change: frozenset[str] = RESUME_MAY_CHANGE) -> RunFolder:
+    """Set up a run folder before a model is built; the one policy of every wsl model.
+
+    - ``device`` is resolved once (``auto``, ``cpu``, ``cuda``, ``cuda:N``; torchrun's LOCAL_RANK for auto).
+    - A folder that holds a checkpoint is refused unless ``resume``.
+    - With ``resume``, ``config`` is compared with the saved one and any changed setting (other than
+      ``may_change``, e.g. the device) is refused, naming it: a resumed run is the same experiment.
+    - ``config.json`` (``config`` plus kind and format version) is written by rank 0.
+    - The random generators are seeded with ``seed`` here, so the model's initial weights depend on it.
+    """
+    path = Path(run_dir)
+    dist = dist_info()
+    dev = select_device(device, dist)
+    has_checkpoint = (path / CHECKPOINT).exists()
+    if has_checkpoint and not resume:
+        raise BadInput("this run folder already holds a checkpoint: resume it, or choose another output folder",
+                       path, param="resume")
+    if resume and (path / CONFIG).exists():
+        old = load_run_config(path, kind)
+        changed = changed_settings(old, dict(config), may_change)
+        if changed:
+            shown = ", ".join(f"{k} ({_flatten(old).get(k)!r} -> {_flatten(config).get(k)!r})" for k in changed[:4])
+            raise BadInput(f"resume with changed settings: {shown}{' ...' if len(changed) > 4 else ''}; use the "
+                           "run's settings or a new output folder", path / CONFIG, param="resume")
+    if path.exists() and not path.is_dir():
+        raise BadInput("is a file; a run folder is needed here", path)
+    if dist.is_main:
+        path.mkdir(parents=True, exist_ok=True)
+        save_run_config(path, kind, config)
+    if seed is not None:
+        seed_everything(seed)
+    return RunFolder(path, kind, dev, dist, resume and has_checkpoint)
+
+
 def read_log(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     path = Path(run_dir) / LOG
     if not path.exists():
@@ -240,14 +360,20 @@ def _schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torc
 def fit(model: nn.Module, dataset: Dataset, loss_fn: LossFn, cfg: TrainConfig, run_dir: str | os.PathLike[str],
         collate_fn: Callable[[list[Any]], Any] | None = None,
         eval_fn: Callable[[nn.Module], Mapping[str, float]] | None = None, resume: bool = False,
-        on_epoch: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+        on_epoch: Callable[[dict[str, Any]], None] | None = None, save_final: bool = True) -> list[dict[str, Any]]:
     """Train ``model`` on ``dataset`` and return the per-epoch log records.
 
     ``loss_fn(model, batch)`` gets the batch already on the device and the (possibly DDP-wrapped) model:
     call it to run the forward pass, use ``unwrap(model)`` for attributes. ``eval_fn(model)`` runs on
     the main process after each epoch and adds its metrics to the log. A checkpoint is written after
     every epoch; ``resume`` continues from it exactly (same data order, same optimiser state).
+    A ``loss_fn`` with a ``step`` parameter also gets the optimiser step number (for schedules inside
+    the loss, such as a widening range of scales). With ``save_final`` the trained weights are written
+    to ``model.safetensors`` at the end.
     """
+    import inspect
+
+    wants_step = "step" in inspect.signature(loss_fn).parameters
     run_dir = Path(run_dir)
     device = select_device(cfg.device)
     dist = init_distributed(device)
@@ -255,11 +381,12 @@ def fit(model: nn.Module, dataset: Dataset, loss_fn: LossFn, cfg: TrainConfig, r
     amp = cfg.amp and cuda
     ckpt_path = run_dir / CHECKPOINT
     if ckpt_path.exists() and not resume:
-        raise BadInput("this run folder already holds a checkpoint: pass --resume to continue it, "
-                       "or choose another output folder", run_dir)
+        raise BadInput("this run folder already holds a checkpoint: resume it, or choose another output folder",
+                       run_dir, param="resume")
     if len(dataset) < (cfg.batch_size * dist.world_size if cfg.drop_last else 1):  # type: ignore[arg-type]
         raise BadInput(f"only {len(dataset)} training samples for a batch size of {cfg.batch_size}"  # type: ignore[arg-type]
-                       f"{f' x {dist.world_size} processes' if dist.distributed else ''}: lower --batch-size")
+                       f"{f' x {dist.world_size} processes' if dist.distributed else ''}: lower batch_size",
+                       param="batch_size")
 
     seed_everything(cfg.seed)
     model.to(device)
@@ -310,10 +437,11 @@ def fit(model: nn.Module, dataset: Dataset, loss_fn: LossFn, cfg: TrainConfig, r
         for batch in batches:
             batch = to_device(batch, device, non_blocking=cuda)
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
-                loss, metrics = loss_fn(train_model, batch)
+                loss, metrics = (loss_fn(train_model, batch, step=step) if wants_step  # type: ignore[call-arg]
+                                 else loss_fn(train_model, batch))
             if not torch.isfinite(loss):
                 raise WorkFailed(f"training diverged: loss is {loss.item()} at epoch {epoch + 1}, step {step + 1}; "
-                                 f"lower --lr (now {cfg.lr})")
+                                 f"lower the learning rate (lr, now {cfg.lr})")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:
@@ -346,5 +474,7 @@ def fit(model: nn.Module, dataset: Dataset, loss_fn: LossFn, cfg: TrainConfig, r
                 on_epoch(record)
         if dist.distributed:
             torch.distributed.barrier()
+    if save_final and dist.is_main:
+        save_final_weights(run_dir / WEIGHTS, model)
     return history
 
