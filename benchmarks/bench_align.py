@@ -16,8 +16,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from wsl.alignment import AlignOptions, align
 from wsl.eval.align import evaluate_alignment
-from wsl.text.align import AlignOptions, align
 from wsl.text.screenplay import Screenplay, read_screenplay
 from wsl.text.subtitles import SubtitleFile, read_subtitles
 

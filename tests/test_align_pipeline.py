@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from wsl.errors import WorkFailed
+from wsl.alignment import AlignOptions, align
+from wsl.errors import BadInput
 from wsl.eval.align import evaluate_alignment
-from wsl.text.align import AlignOptions, align, align_files
 from wsl.text.screenplay import parse_text
 from wsl.text.subtitles import parse_srt
 
@@ -20,7 +20,7 @@ SCRIPT, SUBS, GOLD = EX / "lighthouse.txt", EX / "lighthouse.srt", EX / "lightho
 
 @pytest.fixture(scope="module")
 def result() -> dict:
-    return align_files(SCRIPT, SUBS).to_dict()
+    return align(SCRIPT, SUBS).to_dict()
 
 
 def _block(res: dict, line: int) -> dict:
@@ -64,7 +64,7 @@ def test_subtitles_of_another_film_fail_with_a_diagnosis():
     other = parse_srt("1\n00:00:01,000 --> 00:00:03,000\nThe markets fell sharply on Tuesday.\n\n"
                       "2\n00:00:04,000 --> 00:00:06,000\nAnalysts expect a slow recovery in spring.\n")
     sp = parse_text(SCRIPT.read_text())
-    with pytest.raises(WorkFailed, match="another film"):
+    with pytest.raises(BadInput, match="another film"):
         align(sp, other)
 
 
@@ -111,7 +111,8 @@ def test_cli_one_film_formats(run_cli, tmp_path):
     assert header.startswith("type,character,script_line,start,end,aligned,confidence")
     code, jl, _ = run_cli("-q", "align", SCRIPT, SUBS, "--format", "jsonl")
     records = [json.loads(x)["record"] for x in jl.splitlines()]
-    assert records[0] == "summary" and records.count("cue") == 20
+    # 21 cues in, 21 out: the broken cue (line 62) is kept with its text
+    assert records[0] == "summary" and records.count("cue") == 21
 
 
 def test_cli_eval_and_batch_with_skip_existing(run_cli, tmp_path):
@@ -132,9 +133,9 @@ def test_cli_eval_and_batch_with_skip_existing(run_cli, tmp_path):
     gold_dir = tmp_path / "gold"
     gold_dir.mkdir()
     shutil.copy(GOLD, gold_dir / "keeper.gold.json")
-    code, text, _ = run_cli("align", "eval", out, gold_dir)
+    code, text, _ = run_cli("eval", "align", out, gold_dir)
     assert code == 0 and json.loads(text)["overall"]["share_absent_abstained"] == 1.0
-    code, text, _ = run_cli("align", "eval", out / "keeper.aligned.json", GOLD)
+    code, text, _ = run_cli("eval", "align", out / "keeper.aligned.json", GOLD)
     assert json.loads(text)["speaker_accuracy"] == 1.0
 
 
@@ -155,11 +156,11 @@ def test_cli_bad_input_exits_2_with_file_and_line(run_cli, tmp_path):
     assert code == 2 and "-o OUT_DIR" in err
 
 
-def test_cli_wrong_film_exits_1(run_cli, tmp_path):
+def test_cli_wrong_film_exits_2(run_cli, tmp_path):
     other = tmp_path / "other.srt"
     other.write_text("1\n00:00:01,000 --> 00:00:03,000\nThe markets fell sharply on Tuesday morning.\n")
     code, _, err = run_cli("align", SCRIPT, other)
-    assert code == 1 and "another film" in err
+    assert code == 2 and "another film" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_labels_and_action_rules(run_cli, tmp_path):

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from wsl.errors import WorkFailed
+from wsl.alignment import align
+from wsl.errors import BadInput
 from wsl.eval.align import combine, evaluate_alignment
-from wsl.text.align import align
 from wsl.text.screenplay import read_screenplay
 from wsl.text.subtitles import read_subtitles
 
@@ -45,5 +45,5 @@ def test_real_films_align_and_attribute(shared_data, film, least):
 
 def test_real_subtitles_of_another_film_are_refused(shared_data):
     folder = shared_data / "screenplays"
-    with pytest.raises(WorkFailed, match="another film"):
+    with pytest.raises(BadInput, match="another film"):
         align(read_screenplay(folder / "mission_impossible.txt"), read_subtitles(folder / "birthday_girl.srt"))

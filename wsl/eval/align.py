@@ -7,12 +7,14 @@ to the output's dialogue elements by ``script_line``; cues by ``index``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from wsl.errors import BadInput
 
-__all__ = ["evaluate_alignment", "combine", "COUNT_KEYS"]
+__all__ = ["evaluate_alignment", "evaluate_paths", "combine", "COUNT_KEYS"]
 
 COUNT_KEYS = ("blocks_in_film", "within_1s", "within_2s", "in_film_aligned", "blocks_absent", "absent_abstained",
               "blocks_missing", "cues", "cues_attributed", "speakers_correct", "speakers_correct_attributed")
@@ -94,3 +96,31 @@ def combine(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
     res = _shares(total)
     res["files"] = n
     return res
+
+
+def evaluate_paths(output: str | os.PathLike[str], gold: str | os.PathLike[str]) -> dict[str, Any]:
+    """Score saved outputs: two files, or two folders paired by name (X.aligned.json with X.gold.json),
+    giving ``{"overall": pooled metrics, "files": {name: metrics}}``."""
+    from wsl.io import load_json
+    from wsl.progress import warn
+
+    out_p, gold_p = Path(output), Path(gold)
+    for p in (out_p, gold_p):
+        if not p.exists():
+            raise BadInput("no such file or folder", p)
+    if out_p.is_dir() != gold_p.is_dir():
+        raise BadInput("the output and the gold must both be files or both be folders")
+    if not out_p.is_dir():
+        return evaluate_alignment(load_json(out_p), load_json(gold_p))
+    per: dict[str, Any] = {}
+    for g in sorted(gold_p.glob("*.gold.json")):
+        name = g.name[: -len(".gold.json")]
+        cands = sorted(out_p.glob(f"{name}.*json"))
+        if not cands:
+            warn(f"{g}: no output {name}.aligned.json in {out_p}; counted as missing")
+            continue
+        per[name] = evaluate_alignment(load_json(cands[0]), load_json(g))
+    if not per:
+        raise BadInput("no X.gold.json with a matching X.aligned.json", gold_p)
+    return {"overall": combine(per.values()),
+            "files": {k: {kk: vv for kk, vv in v.items() if kk != "counts"} for k, v in per.items()}}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["WordAlignment", "Scoring", "align_words", "align_full", "words_in_runs"]
+__all__ = ["WordAlignment", "Scoring", "align_words", "align_full", "words_in_runs", "run_lengths"]
 
 
 @dataclass(frozen=True)
@@ -341,3 +341,12 @@ def words_in_runs(pairs: np.ndarray, min_run: int = 4) -> int:
     bounds = np.concatenate(([0], breaks + 1, [len(pairs)]))
     lengths = np.diff(bounds)
     return int(lengths[lengths >= min_run].sum())
+
+
+def run_lengths(pairs: np.ndarray) -> np.ndarray:
+    """For each matched pair, the length of the run of consecutive matches (on both sides) it lies in."""
+    if len(pairs) == 0:
+        return np.zeros(0, dtype=np.int64)
+    step = np.all(np.diff(pairs, axis=0) == 1, axis=1)
+    bounds = np.concatenate(([0], np.flatnonzero(~step) + 1, [len(pairs)]))
+    return np.repeat(np.diff(bounds), np.diff(bounds))

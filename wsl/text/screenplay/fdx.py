@@ -39,7 +39,7 @@ def parse_fdx(data: bytes, path: str | os.PathLike[str] | None = None) -> Screen
 
     def chars(data_: str) -> None:
         if current is not None and stack and stack[-1] == "Text":
-            current["text"].append(data_)  # type: ignore[union-attr]
+            current["text"].append(data_)  # type: ignore[attr-defined]
 
     parser = expat.ParserCreate()
     parser.StartElementHandler = start

@@ -9,16 +9,20 @@ names of the character cues); he/she resolve to the last cast member mentioned i
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wsl.errors import BadInput
 from wsl.io import read_text
 
-__all__ = ["Triple", "ActionRule", "extract_triples", "load_rules", "add_labels"]
+if TYPE_CHECKING:
+    from wsl.alignment.pipeline import AlignResult
+
+__all__ = ["Triple", "ActionRule", "extract_triples", "load_rules", "with_labels"]
 
 PARTICLES = frozenset("out up down in off on away over back around through along aside into onto".split())
 _PRONOUNS = {"he": "m", "him": "m", "she": "f", "her": "f", "they": "p", "them": "p"}
@@ -61,7 +65,7 @@ def load_rules(path: str | os.PathLike[str]) -> list[ActionRule]:
         if Path(path).suffix.lower() == ".json":
             data = json.loads(text)
         else:
-            import yaml
+            import yaml  # type: ignore[import-untyped]
 
             data = yaml.safe_load(text)
     except json.JSONDecodeError as e:
@@ -171,9 +175,17 @@ def extract_triples(doc: Any, cast: _CastIndex, last_person: list[str | None]) -
     return out
 
 
-def add_labels(result: dict[str, Any], cast: list[str], rules: list[ActionRule] | None = None) -> dict[str, Any]:
-    """Add ``labels`` (characters, actions) to each element, a ``bags`` list (one per scene) and, with
-    rules, timed ``actions``. ``result`` is the aligned-script dict; it is changed and returned."""
+def with_labels(result: AlignResult, rules: list[ActionRule] | None = None) -> AlignResult:
+    """A copy of ``result`` with ``labels`` (characters, actions) on each element, ``bags`` (one per
+    scene) and, with rules, timed ``actions``; ``result`` itself is left as it was."""
+    data = {"elements": copy.deepcopy(list(result.elements))}
+    _add_labels(data, list(result.cast), rules)
+    return replace(result, elements=tuple(data["elements"]), bags=tuple(data["bags"]),
+                   actions=None if rules is None else tuple(data["actions"]))
+
+
+def _add_labels(result: dict[str, Any], cast: list[str], rules: list[ActionRule] | None = None) -> dict[str, Any]:
+    """Fill the dict ``result`` (a private copy, see `with_labels`)."""
     from wsl.text.nlp import load_english
 
     nlp = load_english()
