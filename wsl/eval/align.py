@@ -17,7 +17,10 @@ from wsl.errors import BadInput
 __all__ = ["evaluate_alignment", "evaluate_paths", "combine", "COUNT_KEYS"]
 
 COUNT_KEYS = ("blocks_in_film", "within_1s", "within_2s", "in_film_aligned", "blocks_absent", "absent_abstained",
-              "blocks_missing", "cues", "cues_attributed", "speakers_correct", "speakers_correct_attributed")
+              "blocks_missing", "cues", "cues_attributed", "speakers_correct", "speakers_correct_attributed",
+              "cues_confident", "speakers_correct_confident")
+# Speaker accuracy is also reported over the cues whose speakers carry at least this confidence.
+CONFIDENT = 0.5
 
 
 def _name(s: str) -> str:
@@ -63,6 +66,9 @@ def evaluate_alignment(output: dict[str, Any], gold: dict[str, Any]) -> dict[str
         ok = speakers == [_name(s) for s in g.get("speakers") or []]
         c["speakers_correct"] += int(ok)
         c["speakers_correct_attributed"] += int(ok and bool(speakers))
+        if speakers and float((q or {}).get("confidence") or 0.0) >= CONFIDENT:
+            c["cues_confident"] += 1
+            c["speakers_correct_confident"] += int(ok)
     res = _shares(c)
     errors.sort()
     res["median_abs_error_s"] = round(errors[len(errors) // 2], 3) if errors else None
@@ -81,6 +87,8 @@ def _shares(c: dict[str, int]) -> dict[str, Any]:
         "speaker_accuracy": share(c["speakers_correct"], c["cues"]),
         "speaker_accuracy_attributed": share(c["speakers_correct_attributed"], c["cues_attributed"]),
         "share_cues_attributed": share(c["cues_attributed"], c["cues"]),
+        "speaker_accuracy_confident": share(c["speakers_correct_confident"], c["cues_confident"]),
+        "share_cues_confident": share(c["cues_confident"], c["cues"]),
         "counts": dict(c),
     }
 
@@ -92,7 +100,7 @@ def combine(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
     for r in results:
         n += 1
         for k in COUNT_KEYS:
-            total[k] += int(r["counts"][k])
+            total[k] += int(r["counts"].get(k, 0))
     res = _shares(total)
     res["files"] = n
     return res
