@@ -79,9 +79,11 @@ def test_library_parameter_names_become_flags_in_messages() -> None:
     assert _flag_for(root, ["train", "--image-size", "3"], "image_size") == "--image-size"
     from wsl.errors import BadInput
 
-    e = BadInput("image_size must be a multiple of 32, got 3", param="image_size")
+    e = BadInput("`image_size` must be a multiple of 32, got 3", param="image_size")
     assert e.render("--image-size") == "--image-size must be a multiple of 32, got 3"
     assert str(e) == "image_size must be a multiple of 32, got 3"
+    e = BadInput("looks like an early draft; pass `draft` to align what survives", param="draft")
+    assert e.render("--draft") == "looks like an early draft; pass --draft to align what survives"
 
 
 def test_shards_cover_every_input_once() -> None:

@@ -1,8 +1,9 @@
 """The two kinds of failure every command reports the same way (DESIGN.md: exit codes).
 
-Library code names its own parameters (``param="image_size"``, message "image_size must be ..."); the
-CLI's one error handler replaces the parameter name with the command's flag (``--image-size``), so a
-notebook user and a shell user each read the name they typed.
+Library code names its own parameters in backticks (``param="image_size"``, message "`image_size` must
+be ..."); the CLI's one error handler replaces the quoted name with the command's flag
+(``--image-size``), so a notebook user and a shell user each read the name they typed. Words that
+merely look like a parameter ("an early draft") are left alone.
 """
 
 from __future__ import annotations
@@ -44,8 +45,12 @@ class BadInput(WslError, ValueError):
         if self.path is not None:
             where = self.path + (f":{self.line}" if self.line is not None else "") + ": "
         message = self.message
-        if flag and self.param:
-            message = message.replace(self.param, flag)
+        if self.param:
+            quoted = f"`{self.param}`"
+            if quoted in message:
+                message = message.replace(quoted, flag or self.param)
+            elif flag and "_" in self.param:  # an identifier cannot be an ordinary word
+                message = message.replace(self.param, flag)
         return where + message
 
 
