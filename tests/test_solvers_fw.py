@@ -40,15 +40,16 @@ def test_block_methods_agree_with_full_operator() -> None:
     blocks = [slice(0, 7), slice(7, 20)]
     w, lin = rng.random(4) + 0.5, rng.normal(size=4)
     cost = DiffracCost(X, 0.1, class_weights=w, linear=lin, blocks=blocks)
-    cost.start(Z)
+    st = cost.block_state(Z)
     f, g = cost.f_grad(Z)
-    assert cost.value() == pytest.approx(f)
-    assert np.allclose(cost.block_grad(1), g[blocks[1]])
+    assert st.value() == pytest.approx(f)
+    assert np.allclose(st.block_grad(1), g[blocks[1]])
     D = np.zeros_like(Z)
     D[blocks[0]] = rng.normal(size=(7, 4))
-    assert cost.block_curvature(0, D[blocks[0]]) == pytest.approx(cost.curvature(D))
-    cost.block_step(0, D[blocks[0]], 0.3)
-    assert cost.value() == pytest.approx(cost(Z + 0.3 * D))
+    assert st.block_curvature(0, D[blocks[0]]) == pytest.approx(cost.curvature(D))
+    st.block_step(0, D[blocks[0]], 0.3)
+    assert st.value() == pytest.approx(cost(Z + 0.3 * D))
+    assert not hasattr(cost, "_state")  # the iterate lives in the state object, not in the cost
 
 
 def _bag_problem(seed: int):

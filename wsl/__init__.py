@@ -31,8 +31,8 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "localize": ("wsl.localize", None),
     "milnce": ("wsl.milnce", None),
     "features": ("wsl.features", None),
-    "OrderingLabeler": ("wsl.solvers.ordering", "OrderingLabeler"),
-    "BagClusterer": ("wsl.solvers.bags", "BagClusterer"),
+    "OrderingLabeler": ("wsl.actions", "OrderingLabeler"),
+    "BagClusterer": ("wsl.actions", "BagClusterer"),
     "BadInput": ("wsl.errors", "BadInput"),
     "WorkFailed": ("wsl.errors", "WorkFailed"),
 }
@@ -56,9 +56,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from wsl import features, localize, milnce
-    from wsl.actions import cluster, label_actions
+    from wsl.actions import BagClusterer, OrderingLabeler, cluster, label_actions
     from wsl.alignment import align
     from wsl.errors import BadInput, WorkFailed
-    from wsl.solvers.bags import BagClusterer
-    from wsl.solvers.ordering import OrderingLabeler
     from wsl.steps import discover_steps

@@ -1,116 +1,141 @@
-"""`wsl label-actions`: ordered action lists + per-frame features -> per-frame labels (Bojanowski 2014)."""
+"""`wsl label-actions`: ordered action lists + per-frame features -> per-frame labels (Bojanowski 2014).
+
+Thin: parse, call :func:`wsl.actions.label_actions`, write. Also ``evaluate`` (`wsl eval actions`)
+and ``demos`` (`wsl demo-data actions`).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import typer
 
-from wsl.errors import BadInput
-
-
-def read_transcripts(path: Path, background: str = "background") -> dict[str, list[str]]:
-    """T.json: ``{video: [action, ...]}`` (or the same under ``"transcripts"``)."""
-    from wsl.io import load_json
-
-    data: Any = load_json(path)
-    if isinstance(data, dict) and isinstance(data.get("transcripts"), dict):
-        data = data["transcripts"]
-    if not isinstance(data, dict) or not data:
-        raise BadInput("expected a JSON object mapping each video id to its ordered list of action labels", path)
-    out: dict[str, list[str]] = {}
-    for vid, acts in data.items():
-        if not isinstance(acts, list) or not all(isinstance(a, str) and a.strip() for a in acts):
-            raise BadInput(f"video {vid}: the transcript must be a list of non-empty label strings", path)
-        if not [a for a in acts if a != background]:
-            raise BadInput(f"video {vid}: the transcript lists no action", path)
-        out[str(vid)] = [a.strip() for a in acts]
-    return out
+from wsl.cli import options
 
 
 def label_actions(
     features_dir: Path = typer.Argument(..., help="Folder of <video>.npy feature files, (T, d) each."),
-    transcripts: Path = typer.Option(..., "--transcripts", "-t", help="JSON: {video: [ordered action labels]}."),
-    output: str = typer.Option(..., "--output", "-o", help="Output JSON (- for stdout)."),
-    eval_dir: Path | None = typer.Option(None, "--eval", help="Folder of <video>.txt ground truth, one label per "
-                                         "line per frame (MS-TCN/Breakfast); prints frame accuracy and mean IoU."),
-    mapping: Path | None = typer.Option(None, "--mapping", help="'index name' lines, when the ground truth holds "
-                                        "indices (default: mapping.txt in the --eval folder if present)."),
+    transcripts: Path = typer.Option(..., "--transcripts", "-t", help="JSON {video: [ordered action labels]}, "
+                                     "or a COIN annotation file."),
+    output: str = options.output("Output JSON (- for stdout); with --format mstcn, a folder of <video>.txt.", "-"),
+    format: Literal["json", "mstcn"] = options.fmt("json", "json (frames + segments + solver) or mstcn (one "
+                                                   "<video>.txt per video, one label per frame)."),
+    eval_gold: Path | None = typer.Option(None, "--eval", help="Shortcut for `wsl eval actions`: an MS-TCN folder "
+                                          "of <video>.txt or a COIN JSON file; prints the metrics JSON on stdout."),
     background: str = typer.Option("background", "--background", help="The label meaning no action (e.g. SIL), "
                                    "in transcripts and ground truth; written as 'background'."),
-    background_share: float = typer.Option(0.0, "--background-share", help="Expected share of frames outside the "
-                                           "listed actions: 0 when every frame is an action (Breakfast-like), "
-                                           "about 0.5 for Hollywood or Mining-YouTube-like data."),
+    background_share: float | None = typer.Option(None, "--background-share", min=0.0, max=0.99,
+                                                  help="Expected share of frames outside the listed actions "
+                                                  "(default: chosen from the data, said on stderr)."),
     gaps: bool | None = typer.Option(None, "--gaps/--no-gaps", help="Allow background between listed actions "
                                      "(default: only when no transcript lists the --background label)."),
-    layout: str = typer.Option("Td", "--layout", help="Feature layout: Td (frames x dims) or dT (MS-TCN)."),
-    init: str = typer.Option("uniform", "--init", help="Start of the refinement: uniform, convex (the "
-                             "DIFFRAC + Frank-Wolfe rounding) or best (both; the better likelihood wins)."),
-    refine: int = typer.Option(30, "--refine", help="Hard-EM rounds after annealing; 0 = the convex method alone."),
-    max_iter: int = typer.Option(50, "--max-iter", help="Frank-Wolfe iterations (epochs with --block)."),
-    tol: float = typer.Option(1e-4, "--tol", help="Frank-Wolfe relative duality-gap tolerance."),
-    lam: float = typer.Option(1e-2, "--lambda", help="DIFFRAC ridge."),
+    layout: Literal["Td", "dT"] = options.layout(),
+    init: Literal["uniform", "convex", "best"] = typer.Option("uniform", "--init", help="Start of the refinement: "
+                                                              "uniform, convex (the certified convex solution, "
+                                                              "rounded) or best (both; the better likelihood wins)."),
+    refine: int = typer.Option(30, "--refine", min=0, help="Hard-EM rounds after annealing; 0 = the convex method "
+                               "alone."),
+    max_iter: int = options.max_iter(2000),
+    tol: float = options.tol(1e-3),
+    lam: float = options.lam(1e-2),
     kappa: float = typer.Option(0.0, "--kappa", help="Linear cost per background frame in the convex stage."),
-    block: bool = typer.Option(False, "--block", help="Block-coordinate Frank-Wolfe over videos."),
-    require_convergence: bool = typer.Option(False, "--require-convergence", help="Exit 1 when Frank-Wolfe does "
-                                             "not reach --tol."),
-    seed: int = typer.Option(0, "--seed", help="Seed (block visiting order)."),
+    require_convergence: bool = typer.Option(False, "--require-convergence", help="Exit 1 when the convex stage "
+                                             "does not reach --tol."),
+    seed: int = options.seed(),
 ) -> None:
     """Label every frame from ordered action lists (DIFFRAC + ordering constraints, annealed EM against collapse)."""
-    from wsl.data.framelabels import read_label_dir
-    from wsl.data.segments import BACKGROUND, frames_to_segments
-    from wsl.features.files import load_feature_dir
-    from wsl.io import write_json
-    from wsl.progress import info, warn
-    from wsl.solvers.ordering import OrderingLabeler
+    from wsl.actions import label_actions as run
+    from wsl.io import refuse_overwriting_inputs, write_json
 
-    if init not in ("uniform", "convex", "best"):
-        raise BadInput(f"--init must be uniform, convex or best, got {init!r}")
-    trs = read_transcripts(transcripts, background)
-    feats = load_feature_dir(features_dir, layout=layout)
-    no_tr = sorted(set(feats) - set(trs))
-    no_feat = sorted(set(trs) - set(feats))
-    if no_feat:
-        warn(f"{len(no_feat)} transcript(s) have no feature file in {features_dir}, skipped: {', '.join(no_feat[:5])}")
-    if no_tr:
-        warn(f"{len(no_tr)} feature file(s) have no transcript in {transcripts}, skipped: {', '.join(no_tr[:5])}")
-    feats = {v: x for v, x in feats.items() if v in trs}
-    if not feats:
-        raise BadInput(f"no video has both a feature file in {features_dir} and a transcript", transcripts)
-    info(f"label-actions: {len(feats)} videos, {sum(len(x) for x in feats.values())} frames")
-    model = OrderingLabeler(lam=lam, kappa=kappa, max_iter=max_iter, tol=tol, block=block, refine=refine,
-                            gaps=gaps, background=background, seed=seed, require_convergence=require_convergence,
-                            init=init, background_share=background_share)
-    model.fit(feats, {v: trs[v] for v in feats})
-    videos = {}
-    for v, labs in model.labels_.items():
-        frames = [BACKGROUND if lab == background else lab for lab in labs]
-        videos[v] = {"frames": frames, "segments": frames_to_segments(frames)}
-    out: dict[str, Any] = {"videos": videos, "solver": _solver_summary(model)}
-    if eval_dir is not None:
-        gold = read_label_dir(eval_dir, sorted(videos), mapping, background)
-        from wsl.eval.actions import action_metrics
+    refuse_overwriting_inputs([output], [features_dir, transcripts] + ([eval_gold] if eval_gold else []))
+    res = run(features_dir, transcripts, layout=layout, background=background, background_share=background_share,
+              gaps=gaps, init=init, refine=refine, lam=lam, kappa=kappa, max_iter=max_iter, tol=tol,
+              require_convergence=require_convergence, seed=seed)
+    if format == "mstcn":
+        from wsl.data.framelabels import write_frame_labels
 
-        out["eval"] = action_metrics({v: d["frames"] for v, d in videos.items()}, gold)
-    write_json(output, out)
-    if eval_dir is not None:
-        m = out["eval"]
-        info(f"frame accuracy {m['frame_accuracy']:.4f}, mean IoU {m['mean_iou']:.4f} "
-             f"({m['videos']} videos, {m['frames']} frames)")
+        if output == "-":
+            from wsl.errors import BadInput
+
+            raise BadInput("the mstcn format writes one file per video: give a folder", param="output")
+        folder = Path(output)
+        folder.mkdir(parents=True, exist_ok=True)
+        for v, frames in res.frames.items():
+            write_frame_labels(folder / f"{v}.txt", [background if f == "background" else f for f in frames])
+    else:
+        write_json(output, res.to_json())
+    if eval_gold is not None:
+        from wsl.eval.actions import evaluate_actions
+
+        m = evaluate_actions(res.frames, eval_gold, background=background)
+        _show(m)
         if output != "-":
             typer.echo(json.dumps(m))
 
 
-def _solver_summary(model: Any) -> dict[str, Any]:
-    s: dict[str, Any] = {"init": model.init_, "strides": model.strides_}
-    fw = getattr(model, "fw_", None)
-    if fw is not None:
-        s["frank_wolfe"] = {"objective": float(fw.fun), "gap": float(fw.gap), "iterations": int(fw.nit),
-                            "converged": bool(fw.success)}
-        s["rounding"] = model.rounding_
-    return s
+def _show(m: dict[str, float]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("metric", "value", title="label-actions")
+    for k, v in m.items():
+        t.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+    Console(stderr=True).print(t)
+
+
+def evaluate(
+    predictions: Path = typer.Argument(..., help="label-actions output JSON."),
+    gold: Path = typer.Argument(..., help="Ground truth: an MS-TCN folder of <video>.txt or a COIN JSON file."),
+    fps: float | None = options.fps(None, "Frames per second of the predictions, to sample COIN annotations "
+                                    "(default: frames over duration)."),
+    mapping: Path | None = typer.Option(None, "--mapping", help="'index name' lines when the ground truth holds "
+                                        "indices (default: mapping.txt in the folder if present)."),
+    background: str | None = typer.Option(None, "--background", help="The ground truth's no-action label "
+                                          "(e.g. SIL), read as background."),
+    output: str = options.output("Metrics JSON (- for stdout).", "-"),
+) -> None:
+    """Frame accuracy and mean IoU of saved label-actions output against ground truth."""
+    from wsl.eval.actions import evaluate_actions
+    from wsl.io import refuse_overwriting_inputs, write_json
+
+    refuse_overwriting_inputs([output], [predictions, gold])
+    m = evaluate_actions(predictions, gold, fps=fps, mapping=mapping, background=background)
+    _show(m)
+    write_json(output, m)
+
+
+def demo_actions(
+    folder: Path = typer.Argument(..., help="Folder to write transcripts.json, gt/ and feats/ into."),
+    coin: Path | None = typer.Option(None, "--coin", help="Build from a COIN annotation JSON (real step orders "
+                                     "and durations) instead of made-up videos."),
+    mining_youtube: Path | None = typer.Option(None, "--mining-youtube", help="Build from Mining-YouTube "
+                                               "annotations (a folder of .srt or annotations.tar.gz)."),
+    videos: int = typer.Option(30, "--videos", min=1, help="Most videos to take."),
+    fps: float = options.fps(1.0, "Frames per second of the ground truth and features."),
+    noise: float = typer.Option(2.0, "--noise", min=0.0, help="Feature noise (see wsl.data.synth)."),
+    seed: int = options.seed(),
+) -> None:
+    """Sample inputs for label-actions: transcripts, MS-TCN ground truth and features drawn from the labels."""
+    from wsl.data.action_tasks import read_annotations, write_action_task
+    from wsl.progress import info
+
+    if coin is not None or mining_youtube is not None:
+        vids = read_annotations(coin if coin is not None else mining_youtube, videos)  # type: ignore[arg-type]
+    else:
+        from wsl.data.segments import ActionVideo, Segment, frames_to_segments
+        from wsl.data.synth import random_action_frames
+
+        made = random_action_frames(videos, 3, 4, 12, background=0.3, seed=seed)
+        vids = [ActionVideo(v, len(f) / fps, tuple(Segment(str(s["label"]), int(s["start"]) / fps,  # type: ignore
+                                                           int(s["end"]) / fps) for s in frames_to_segments(f)))
+                for v, f in made.items()]
+    paths = write_action_task(folder, vids, fps=fps, noise=noise, seed=seed)
+    info(f"wrote {len(vids)} videos: {', '.join(str(p) for p in paths.values())}")
+    info(f"try: wsl label-actions {paths['features']} -t {paths['transcripts']} -o {folder}/labels.json "
+         f"--eval {paths['ground_truth']}")
 
 
 command = label_actions
+demos = {"actions": demo_actions}

@@ -3,9 +3,13 @@ against the share of samples labelled, most confident first."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from wsl.errors import BadInput
 
 
 def accuracy(pred: Sequence[str], gold: Sequence[str]) -> float:
@@ -31,3 +35,48 @@ def accuracy_curve(pred: Sequence[str], gold: Sequence[str], confidence: Sequenc
 def average_precision_of_curve(curve: Sequence[dict[str, float]]) -> float:
     """The mean accuracy over the curve's points: one number that rewards well-ordered confidence."""
     return float(np.mean([p["accuracy"] for p in curve])) if curve else 0.0
+
+
+def calibration_error(proba_of_chosen: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
+    """Expected calibration error: sum over confidence bins of |accuracy - mean confidence| x share."""
+    p = np.asarray(proba_of_chosen, dtype=np.float64)
+    c = np.asarray(correct, dtype=np.float64)
+    if len(p) == 0:
+        return 0.0
+    edges = np.minimum((p * bins).astype(int), bins - 1)
+    err = 0.0
+    for b in range(bins):
+        m = edges == b
+        if m.any():
+            err += abs(c[m].mean() - p[m].mean()) * m.mean()
+    return float(err)
+
+
+def evaluate_cluster(predictions: str | os.PathLike[str] | Sequence[str], gold: str | os.PathLike[str] | Sequence[str]
+                     ) -> dict[str, Any]:
+    """Score saved `wsl cluster` output (its JSON, or a list of labels) against gold labels (a JSON list,
+    ``{"labels": [...]}`` or one label per line): accuracy, the accuracy-vs-share curve (most
+    confident first) and the calibration error of the reported confidences."""
+    from wsl.data.bags import read_sample_labels
+
+    conf: list[float] | None = None
+    if isinstance(predictions, (str, os.PathLike)):
+        from wsl.io import load_json
+
+        data: Any = load_json(predictions)
+        samples = data.get("samples") if isinstance(data, dict) else None
+        if not isinstance(samples, list) or not all(isinstance(s, dict) and "label" in s for s in samples):
+            raise BadInput('expected `wsl cluster` output: {"samples": [{"label": ...}, ...]}', predictions)
+        pred = [str(s["label"]) for s in samples]
+        conf = [float(s.get("confidence", 1.0)) for s in samples]
+    else:
+        pred = list(predictions)
+    truth = read_sample_labels(gold) if isinstance(gold, (str, os.PathLike)) else list(gold)
+    if len(truth) != len(pred):
+        raise BadInput(f"{len(truth)} gold labels for {len(pred)} samples", gold if isinstance(gold, str) else None)
+    out: dict[str, Any] = {"accuracy": accuracy(pred, truth), "samples": len(pred)}
+    if conf is not None:
+        out["curve"] = accuracy_curve(pred, truth, conf)
+        right = [p == g for p, g in zip(pred, truth, strict=True)]
+        out["calibration_error"] = calibration_error(conf, right)
+    return out

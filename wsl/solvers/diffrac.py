@@ -17,22 +17,24 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.linalg
 
+from wsl.errors import BadInput
+
 
 class DiffracCost:
     """f(Z) = 1/2 sum_k w_k z_k^T B z_k + <C, Z>, with B built from ``X`` and ridge ``lam``.
 
     ``class_weights`` (K,) scale each column's squared loss; ``linear`` is a (K,) vector applied to
-    every row or an (N, K) matrix. ``blocks`` (row slices, e.g. one per video) enable the block
-    methods used by block-coordinate Frank-Wolfe.
+    every row or an (N, K) matrix. ``blocks`` (row slices, e.g. one per video) enable
+    :meth:`block_state`, the iterate of block-coordinate Frank-Wolfe. The cost holds no iterate.
     """
 
     def __init__(self, X: np.ndarray, lam: float = 1e-3, class_weights: np.ndarray | None = None,
                  linear: np.ndarray | None = None, blocks: Sequence[slice] | None = None):
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[0] < 2:
-            raise ValueError(f"X must be (N, d) with N >= 2, got shape {X.shape}")
-        if lam <= 0:
-            raise ValueError(f"lam must be positive, got {lam}")
+            raise BadInput(f"X must be (N, d) with N >= 2, got shape {X.shape}", param="X")
+        if not lam > 0:
+            raise BadInput(f"lam must be positive, got {lam}", param="lam")
         self.n, self.d = X.shape
         self.lam = float(lam)
         self.x_mean = X.mean(axis=0)
@@ -43,7 +45,6 @@ class DiffracCost:
         self.class_weights = None if class_weights is None else np.asarray(class_weights, dtype=np.float64)
         self.linear = None if linear is None else np.asarray(linear, dtype=np.float64)
         self.blocks = list(blocks) if blocks is not None else None
-        self._state: dict[str, np.ndarray] | None = None
 
     # -- the operator --------------------------------------------------------------------------
     def _solve(self, R: np.ndarray) -> np.ndarray:
@@ -98,57 +99,66 @@ class DiffracCost:
         return np.asarray(X, dtype=np.float64) @ W + b
 
     # -- block-coordinate interface (Lacoste-Julien et al. 2013) -------------------------------
-    # State: V = M^-1 Xc^T Z (d x K) and the column sums of Z, so that a block's gradient costs
-    # O(T_i d K) and a block update O(T_i d K + d^2 K) instead of O(N d K).
-    def start(self, Z: np.ndarray) -> None:
-        """Remember Z (a copy) and the summaries the block methods update."""
+    def block_state(self, Z: np.ndarray) -> DiffracBlockState:
+        """A fresh iterate for block-coordinate methods, started at (a copy of) Z. The cost itself
+        keeps no iterate, so one cost can serve several solves."""
         if self.blocks is None:
             raise ValueError("block methods need DiffracCost(..., blocks=[slice, ...])")
-        Z = np.array(Z, dtype=np.float64)
-        self._state = {"Z": Z, "V": self._solve(self.Xc.T @ Z), "s": Z.sum(axis=0)}
+        return DiffracBlockState(self, Z)
+
+
+class DiffracBlockState:
+    """The iterate of a block-coordinate solve over a :class:`DiffracCost`.
+
+    Keeps V = M^-1 Xc^T Z (d x K) and the column sums of Z, so that a block's gradient costs
+    O(T_i d K) and a block update O(T_i d K + d^2 K) instead of O(N d K).
+    """
+
+    def __init__(self, cost: DiffracCost, Z: np.ndarray):
+        assert cost.blocks is not None
+        self.cost = cost
+        self.blocks: list[slice] = cost.blocks
+        self.Z = np.array(Z, dtype=np.float64)
+        self.V = cost._solve(cost.Xc.T @ self.Z)
+        self.s = self.Z.sum(axis=0)
 
     @property
     def x(self) -> np.ndarray:
-        assert self._state is not None, "call start() first"
-        return self._state["Z"]
+        return self.Z
 
     def block_grad(self, i: int) -> np.ndarray:
         """Gradient of f with respect to the rows of block i, at the current point."""
-        st = self._state
-        assert st is not None and self.blocks is not None, "call start() first"
+        c = self.cost
         rows = self.blocks[i]
-        Zi = st["Z"][rows]
-        g = (Zi - st["s"] / self.n - self.Xc[rows] @ st["V"]) / self.n
-        return self._weighted(g) + self._linear_grad(Zi.shape, rows)
+        Zi = self.Z[rows]
+        g = (Zi - self.s / c.n - c.Xc[rows] @ self.V) / c.n
+        return c._weighted(g) + c._linear_grad(Zi.shape, rows)
 
     def block_curvature(self, i: int, Di: np.ndarray) -> float:
         """<D, H D> for a direction D that is zero outside block i (given as its rows Di)."""
-        assert self.blocks is not None
+        c = self.cost
         rows = self.blocks[i]
         col = Di.sum(axis=0)
-        u = self.Xc[rows].T @ Di
-        per_class = (Di * Di).sum(axis=0) - col * col / self.n - (u * self._solve(u)).sum(axis=0)
-        w = 1.0 if self.class_weights is None else self.class_weights
-        return float(np.sum(w * per_class)) / self.n
+        u = c.Xc[rows].T @ Di
+        per_class = (Di * Di).sum(axis=0) - col * col / c.n - (u * c._solve(u)).sum(axis=0)
+        w = 1.0 if c.class_weights is None else c.class_weights
+        return float(np.sum(w * per_class)) / c.n
 
     def block_step(self, i: int, Di: np.ndarray, gamma: float) -> None:
         """Move block i of the current point by gamma * Di."""
-        st = self._state
-        assert st is not None and self.blocks is not None
+        c = self.cost
         rows = self.blocks[i]
-        st["Z"][rows] += gamma * Di
-        st["V"] += gamma * self._solve(self.Xc[rows].T @ Di)
-        st["s"] += gamma * Di.sum(axis=0)
+        self.Z[rows] += gamma * Di
+        self.V += gamma * c._solve(c.Xc[rows].T @ Di)
+        self.s += gamma * Di.sum(axis=0)
 
     def value(self) -> float:
-        """f at the current point of the block state."""
-        st = self._state
-        assert st is not None
-        Z = st["Z"]
-        w = 1.0 if self.class_weights is None else self.class_weights
+        """f at the current point."""
+        c = self.cost
+        w = 1.0 if c.class_weights is None else c.class_weights
         # tr(Z^T B Z) per column = (||z||^2 - (1^T z)^2/N - z^T Xc V) / N
-        per_class = (Z * Z).sum(axis=0) - st["s"] ** 2 / self.n - ((self.Xc.T @ Z) * st["V"]).sum(axis=0)
-        return 0.5 * float(np.sum(w * per_class)) / self.n + self._linear_term(Z)
+        per_class = (self.Z * self.Z).sum(axis=0) - self.s ** 2 / c.n - ((c.Xc.T @ self.Z) * self.V).sum(axis=0)
+        return 0.5 * float(np.sum(w * per_class)) / c.n + c._linear_term(self.Z)
 
 
 def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:

@@ -1,346 +1,247 @@
-"""Action labelling under ordering constraints (Bojanowski et al. 2014), made robust to collapse.
+"""DIFFRAC under ordering constraints (Bojanowski et al. 2014) with a cheap, certified iteration.
 
-:class:`OrderingLabeler` takes per-video features and ordered action lists and labels every frame:
+f(Z) = 1/2 sum_k w_k z_k^T B z_k + <c, Z> over Z in the product of each video's path polytope
+(the convex hull of the ordering oracle's vertices). Instead of applying B twice per iteration
+(four passes over X), the solver keeps
 
-1. **Convex stage** (``init="convex"``/``"best"``, or ``refine=0`` for the published method).
-   DIFFRAC over all frames with the ordering oracle, solved by Frank-Wolfe (or block-coordinate
-   FW over videos), started from the uniform spread of each transcript, with class-balanced
-   squared loss and an optional kappa on the background column; rounded by the oracle (nearest
-   point / classifier scores, the better objective).
-2. **Refinement against collapse.** The convex optimum is degenerate when background is rare: a
-   constant column of Z costs nothing (B 1 = 0), so nearly all frames go to one label. From the
-   uniform spread of each transcript (default) or from the convex rounding: annealed soft EM then
-   hard EM of a Gaussian class model with one shared covariance (calibrated log-likelihoods,
-   every class on the same scale, so no class wins by its bias), each round re-decoding every
-   video with the same ordering chain (forward-backward while soft, the oracle when hard) and a
-   minimum segment length of a share of the video's mean segment length. With ``init="best"`` the
-   start with the best penalised likelihood wins. Long videos are solved on pooled features,
-   then refined at full frame rate. See docs/label-actions.md for the figures.
+    U = Xc^T Z (d x K),  s = 1^T Z (K,),  n_k = ||z_k||^2,
+
+so the gradient is ONE product Xc (M^-1 U), the oracle's vertex enters U by a sparse gather-add
+(its rows are one-hot), and the exact line search costs O(d^2 K + N K) with no pass over X. X is
+stored in float32 (halving the memory and the bandwidth of the one GEMM); the d x d system stays
+in float64.
+
+Two methods, both certified by the oracle's Frank-Wolfe gap (f(Z) - f* <= gap):
+
+- ``"fw"``: plain Frank-Wolfe with exact line search.
+- ``"pairwise"`` (default): pairwise Frank-Wolfe (Lacoste-Julien & Jaggi 2015), linear convergence on
+  polytopes. Vertices are kept as label vectors (one int per frame), so the active set costs N
+  bytes per vertex and a pairwise direction touches only the frames where two vertices differ.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+import scipy.linalg
+from scipy.optimize import OptimizeResult
 
-from wsl.errors import BadInput, WorkFailed
-from wsl.solvers._threads import few_blas_threads
-from wsl.solvers.diffrac import DiffracCost, balanced_class_weights, one_hot
-from wsl.solvers.frank_wolfe import block_frank_wolfe, frank_wolfe
-from wsl.solvers.oracles import Chain, ordering_chain, ordering_lmo_batch, ordering_posteriors_batch
-from wsl.solvers.rounding import round_assignment
-
-BACKGROUND = "background"
+from wsl.errors import BadInput
+from wsl.solvers.oracles import Chain, ordering_lmo_batch
+from wsl.solvers.prep import blocks_from_lengths
 
 
-@dataclass
-class _Problem:
-    names: list[str]
-    X: np.ndarray  # (N, d) standardised, float64
-    blocks: list[slice]
-    transcripts: list[list[int]]  # class indices
-    classes: list[str]
+class OrderingProblem:
+    """The DIFFRAC cost over videos with ordering chains, in the cached-statistics form.
 
-
-def uniform_labels(n_frames: int, transcript: Sequence[int], background_share: float = 0.0,
-                   background: int = 0) -> np.ndarray:
-    """The transcript spread evenly over ``n_frames`` frames; with ``background_share`` > 0 each
-    action keeps the middle of its slot and the rest of the slot is background."""
-    L = len(transcript)
-    pos = (np.arange(n_frames) + 0.5) * L / n_frames
-    slot = np.minimum(pos.astype(np.int64), L - 1)
-    out = np.asarray(transcript, dtype=np.int64)[slot]
-    if background_share > 0:
-        off = np.abs(pos - slot - 0.5)  # distance from the slot's centre, in slots
-        out = np.where(off > 0.5 * (1 - background_share), background, out)
-        # every listed action keeps at least its central frame
-        centre = np.minimum(((np.arange(L) + 0.5) * n_frames / L).astype(np.int64), n_frames - 1)
-        out[centre] = np.asarray(transcript, dtype=np.int64)
-    return out
-
-
-class GaussianScorer:
-    """Class-conditional Gaussians with one shared, shrunk covariance (LDA): calibrated frame costs.
-
-    cost[t, k] = -log N(x_t; mu_k, S) + const, the same scale for every class, so a decoder that
-    sums costs along a path is not biased towards whichever class a regression happens to favour.
+    ``X`` (N, d), already standardised (stored as float32); ``lengths`` frames per video, in the
+    order of X's rows; ``chains`` one :class:`~wsl.solvers.oracles.Chain` per video; ``lam`` ridge;
+    ``class_weights`` (K,); ``linear`` (K,) cost per frame of each class (kappa on background).
     """
 
-    def __init__(self, shrinkage: float = 0.1):
-        self.shrinkage = shrinkage
+    def __init__(self, X: np.ndarray, lengths: Sequence[int], chains: Sequence[Chain], n_classes: int,
+                 lam: float = 1e-2, class_weights: np.ndarray | None = None, linear: np.ndarray | None = None,
+                 names: Sequence[str] | None = None):
+        if not lam > 0:
+            raise BadInput(f"lam must be positive, got {lam}", param="lam")
+        self.Xc = np.asarray(X, dtype=np.float32)
+        self.Xc = self.Xc - self.Xc.mean(axis=0, dtype=np.float64).astype(np.float32)
+        self.n, self.d = self.Xc.shape
+        self.K = int(n_classes)
+        self.blocks = blocks_from_lengths(lengths)
+        if self.blocks[-1].stop != self.n:
+            raise ValueError(f"lengths sum to {self.blocks[-1].stop}, X has {self.n} rows")
+        self.chains = list(chains)
+        self.names = list(names) if names is not None else None
+        gram = np.asarray(self.Xc.T @ self.Xc, dtype=np.float64)
+        gram[np.diag_indices_from(gram)] += self.n * lam
+        self._chol = scipy.linalg.cho_factor(gram, lower=True, check_finite=False)
+        self.w = np.ones(self.K) if class_weights is None else np.asarray(class_weights, dtype=np.float64)
+        self.c = np.zeros(self.K) if linear is None else np.asarray(linear, dtype=np.float64)
 
-    def fit(self, X: np.ndarray, labels: np.ndarray, n_classes: int) -> GaussianScorer:
-        """Fit to hard labels (N,) or to soft responsibilities (N, K) whose rows sum to 1."""
-        R = one_hot(labels, n_classes) if labels.ndim == 1 else labels
-        counts = R.sum(axis=0)
-        present = counts > 1e-9
-        means = np.zeros((n_classes, X.shape[1]))
-        means[present] = (R[:, present].T @ X) / counts[present, None]
-        # within-class scatter: sum_t x x^T - sum_k n_k mu_k mu_k^T
-        cov = (X.T @ X - (means.T * counts) @ means) / max(len(X) - int(present.sum()), 1)
-        d = cov.shape[0]
-        cov = (1 - self.shrinkage) * cov + self.shrinkage * (np.trace(cov) / d) * np.eye(d)
-        prec_means = np.linalg.solve(cov, means.T)  # (d, K)
-        self.cov_ = cov
-        self.means_ = means
-        self.coef_ = prec_means
-        self.intercept_ = -0.5 * np.einsum("kd,dk->k", means, prec_means)
-        self.intercept_[~present] = -np.inf  # a class with no frame cannot be chosen
-        self.counts_ = counts
-        return self
+    def _solve(self, R: np.ndarray) -> np.ndarray:
+        return scipy.linalg.cho_solve(self._chol, R, check_finite=False)
 
-    def total_log_likelihood(self, X: np.ndarray, labels: np.ndarray) -> float:
-        """sum_t log N(x_t; mu_{y_t}, S): comparable between labellings (unlike the relative scores)."""
-        R = X - self.means_[labels]
-        chol = np.linalg.cholesky(self.cov_)
-        mahal = np.square(np.linalg.solve(chol, R.T)).sum()
-        logdet = 2 * np.log(np.diag(chol)).sum()
-        return float(-0.5 * (mahal + len(X) * (logdet + X.shape[1] * np.log(2 * np.pi))))
+    def oracle(self, G: np.ndarray) -> np.ndarray:
+        """Labels (N,) of the vertex minimising <G, Z> (one ordering DP per video)."""
+        return np.concatenate(ordering_lmo_batch([G[b] for b in self.blocks], self.chains, self.names))
 
-    def log_likelihood(self, X: np.ndarray) -> np.ndarray:
-        """Per frame and class, log N(x; mu_k, S) up to a term that does not depend on the class."""
-        return X @ self.coef_ + self.intercept_
+    def gather(self, labels: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Xc^T onehot(labels) (d, K), over all rows or the given ones: a sparse gather-add."""
+        Xr = self.Xc if rows is None else self.Xc[rows]
+        out = np.zeros((self.K, self.d), dtype=np.float64)
+        order = np.argsort(labels, kind="stable")
+        lab = labels[order]
+        cuts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+        if len(lab):
+            out[lab[cuts]] = np.add.reduceat(Xr[order], cuts, axis=0, dtype=np.float64)
+        return out.T
+
+    def quad(self, sq: np.ndarray, colsum: np.ndarray, U: np.ndarray) -> float:
+        """1/2 sum_k w_k z^T B z from ||z_k||^2, 1^T z_k and Xc^T z_k."""
+        per = sq - colsum * colsum / self.n - (U * self._solve(U)).sum(axis=0)
+        return 0.5 * float(np.sum(self.w * per)) / self.n
+
+    def value(self, Z: np.ndarray) -> float:
+        Z = np.asarray(Z, dtype=np.float64)
+        U = np.asarray(self.Xc.T @ Z.astype(np.float32), dtype=np.float64)
+        return self.quad((Z * Z).sum(axis=0), Z.sum(axis=0), U) + float(Z.sum(axis=0) @ self.c)
+
+    def grad(self, Z: np.ndarray, U: np.ndarray, colsum: np.ndarray) -> np.ndarray:
+        """The gradient at Z: one (N, d) x (d, K) product."""
+        V = self._solve(U).astype(np.float32)
+        G = Z - colsum / self.n
+        G -= self.Xc @ V
+        G *= self.w / self.n
+        G += self.c
+        return G
+
+    def classifier(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The ridge classifier (W (d, K), b (K,)) of Z, on the centred features."""
+        U = np.asarray(self.Xc.T @ np.asarray(Z, dtype=np.float32), dtype=np.float64)
+        return self._solve(U), np.asarray(Z, dtype=np.float64).mean(axis=0)
+
+    def scores(self, Z: np.ndarray) -> np.ndarray:
+        W, b = self.classifier(Z)
+        return np.asarray(self.Xc @ W.astype(np.float32), dtype=np.float64) + b
 
 
-class OrderingLabeler:
-    """Per-frame action labels from ordered action lists (Bojanowski et al. 2014), scikit-learn shaped.
+def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str = "pairwise", max_iter: int = 500,
+                   atol: float = 0.0, rtol: float = 1e-3, max_seconds: float | None = None,
+                   callback: Callable[[OptimizeResult], Any] | None = None) -> OptimizeResult:
+    """Minimise the ordering problem from the vertex ``labels0`` (N,).
 
-    Parameters: ``lam`` ridge of DIFFRAC; ``kappa`` linear penalty per background frame;
-    ``balance`` class-balanced squared loss; ``max_iter``/``tol`` for Frank-Wolfe (``block=True``
-    for block-coordinate FW over videos, epochs then); ``refine`` hard-EM rounds on top
-    (0 = convex + rounding only, Bojanowski's method as published); ``min_length`` minimum segment
-    length as a share of the video's mean segment length; ``gaps`` whether background may appear
-    between listed actions (None: only when no transcript lists ``background``, the background
-    label name, itself); ``gaps_`` says what was used.
-
-    After :meth:`fit`: ``classes_``, ``labels_`` (video -> per-frame label names), ``relaxed_``
-    (video -> relaxed Z of the convex stage), ``fw_`` (the Frank-Wolfe result), ``rounding_``,
-    ``history_`` (per refinement round: changed frames and log-likelihood), ``init_`` (which start won).
+    Stops when the certified gap is at most ``atol + rtol * |f|``, after ``max_iter`` iterations or
+    after ``max_seconds``. Returns an OptimizeResult (x (N, K), fun, gap certified, nit, success,
+    message, history of (f, gap)). ``callback`` gets a copy of the iterate's summary every iteration.
     """
+    import time
 
-    def __init__(self, lam: float = 1e-2, kappa: float = 0.0, balance: bool = True, max_iter: int = 50,
-                 tol: float = 1e-4, block: bool = False, refine: int = 30, min_length: float = 0.1,
-                 gaps: bool | None = None, background: str = BACKGROUND, shrinkage: float = 0.1, seed: int = 0,
-                 require_convergence: bool = False, anneal: int = 10, beta0: float = 0.05, max_frames: int = 256,
-                 full_rounds: int = 3, init: str = "uniform", background_share: float = 0.0):
-        self.lam = lam
-        self.kappa = kappa
-        self.balance = balance
-        self.max_iter = max_iter
-        self.tol = tol
-        self.block = block
-        self.refine = refine
-        self.min_length = min_length
-        self.gaps = gaps
-        self.background = background
-        self.shrinkage = shrinkage
-        self.seed = seed
-        self.require_convergence = require_convergence
-        self.anneal = anneal
-        self.max_frames = max_frames
-        self.full_rounds = full_rounds
-        if init not in ("uniform", "convex", "best"):
-            raise ValueError(f"init must be uniform, convex or best, got {init!r}")
-        if not 0.0 <= background_share < 1.0:
-            raise BadInput(f"background share must be in [0, 1), got {background_share}")
-        self.init = init
-        self.background_share = background_share
-        self.beta0 = beta0
-
-    # -- set-up ----------------------------------------------------------------------------
-    def _problem(self, features: Mapping[str, np.ndarray], transcripts: Mapping[str, Sequence[str]]) -> _Problem:
-        names = sorted(features)
-        missing = [v for v in names if v not in transcripts]
-        if missing:
-            raise BadInput(f"no transcript for video(s) {', '.join(missing[:5])}")
-        labels = sorted({a for v in names for a in transcripts[v]} - {self.background})
-        classes = [self.background, *labels]
-        index = {c: i for i, c in enumerate(classes)}
-        trs: list[list[int]] = []
-        for v in names:
-            if len(transcripts[v]) == 0:
-                raise BadInput(f"video {v}: empty transcript")
-            trs.append([index[a] for a in transcripts[v]])
-        X = np.concatenate([np.asarray(features[v], dtype=np.float64) for v in names])
-        # standardise: the ridge and the covariance shrinkage then mean the same on any feature scale
-        X -= X.mean(axis=0)
-        X /= np.maximum(X.std(axis=0), 1e-12)
-        ends = np.cumsum([len(features[v]) for v in names])
-        blocks = [slice(int(a), int(b)) for a, b in zip(np.r_[0, ends[:-1]], ends, strict=True)]
-        return _Problem(names, X, blocks, trs, classes)
-
-    def _chains(self, p: _Problem, min_len: Sequence[int] | None = None) -> list[Chain]:
-        out = []
-        for v, tr in enumerate(p.transcripts):
-            m = 1 if min_len is None else min_len[v]
-            out.append(ordering_chain(tr, 0, m, self.gaps_))
-        return out
-
-    def _decode(self, p: _Problem, G: np.ndarray, chains: Sequence[Chain]) -> np.ndarray:
-        labs = ordering_lmo_batch([G[b] for b in p.blocks], chains, p.names)
-        return np.concatenate(labs)
-
-    # -- stages ----------------------------------------------------------------------------
-    def _convex(self, p: _Problem, init: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        K = len(p.classes)
-        weights = balanced_class_weights(np.bincount(init, minlength=K)) if self.balance else None
-        linear = None
-        if self.kappa:
-            linear = np.zeros(K)
-            linear[0] = self.kappa / len(p.X)
-        cost = DiffracCost(p.X, self.lam, class_weights=weights, linear=linear, blocks=p.blocks)
-        chains = self._chains(p)
-        Z0 = one_hot(init, K)
-        if self.block:
-            def block_lmo(i: int, g: np.ndarray) -> np.ndarray:
-                return one_hot(ordering_lmo_batch([g], [chains[i]], [p.names[i]])[0], K)
-
-            res = block_frank_wolfe(cost, block_lmo, Z0, max_epochs=self.max_iter, rtol=self.tol, seed=self.seed)
+    if method not in ("fw", "pairwise"):
+        raise ValueError(f"method must be fw or pairwise, got {method!r}")
+    p = problem
+    N, K = p.n, p.K
+    rows = np.arange(N)
+    lab0 = np.asarray(labels0, dtype=np.int64)
+    Z = np.zeros((N, K))
+    Z[rows, lab0] = 1.0
+    U = p.gather(lab0)
+    colsum = np.bincount(lab0, minlength=K).astype(np.float64)
+    sq = colsum.copy()
+    # active set of the pairwise method: label vectors and their weights
+    active = _ActiveLabels(lab0)
+    history: list[tuple[float, float]] = []
+    start = time.perf_counter()
+    success, message, gap, fun, nit = False, "maximum number of iterations reached", np.inf, np.inf, 0
+    for nit in range(max_iter + 1):
+        fun = p.quad(sq, colsum, U) + float(colsum @ p.c)
+        G = p.grad(Z, U, colsum)
+        s_lab = p.oracle(G)
+        gS = G[rows, s_lab]
+        gap = float(np.vdot(G, Z) - gS.sum())
+        history.append((fun, gap))
+        if callback is not None:
+            callback(OptimizeResult(x=None, fun=fun, gap=gap, nit=nit))
+        if gap <= atol + rtol * abs(fun):
+            success, message = True, "certified duality gap below tolerance"
+            break
+        if nit == max_iter:
+            break
+        if max_seconds is not None and time.perf_counter() - start > max_seconds:
+            message = "time limit reached"
+            break
+        if method == "fw":
+            a_lab, gmax, j = None, 1.0, -1
         else:
-            res = frank_wolfe(cost.f_grad, lambda g: one_hot(self._decode(p, g, chains), K), Z0,
-                              max_iter=self.max_iter, rtol=self.tol, curvature=cost.curvature)
-        self.fw_ = res
-        if self.require_convergence and not res.success:
-            raise WorkFailed(f"Frank-Wolfe did not reach the gap tolerance {self.tol} in {res.nit} iterations "
-                             f"(gap {res.gap:.3g}, objective {res.fun:.6g}); raise --max-iter")
-        labels, which, f = round_assignment(res.x, cost, lambda g: self._decode(p, g, chains))
-        self.rounding_ = {"winner": which, "objective": f, "relaxed_objective": float(res.fun)}
-        return res.x, labels
-
-    def _refine(self, p: _Problem, labels: np.ndarray, anneal: int, rounds: int | None = None
-                ) -> tuple[np.ndarray, float, list[dict[str, float]]]:
-        """Annealed soft EM, then hard EM, of the Gaussian class model under the ordering chains."""
-        K = len(p.classes)
-        lengths = np.array([b.stop - b.start for b in p.blocks])
-        n_seg = np.array([len(t) for t in p.transcripts])
-        min_len = np.maximum(1, np.floor(self.min_length * lengths / n_seg)).astype(int)
-        min_len = np.minimum(min_len, lengths // n_seg)
-        chains = self._chains(p, min_len)
-        hist: list[dict[str, float]] = []
-        resp: np.ndarray = labels
-        scale = None
-        for j in range(anneal):
-            L = GaussianScorer(self.shrinkage).fit(p.X, resp, K).log_likelihood(p.X)
-            if scale is None:
-                # a frame's typical log-likelihood spread across the classes it could take
-                fin = np.where(np.isfinite(L), L, np.nan)
-                scale = float(np.nanmedian(np.nanmax(fin, axis=1) - np.nanmean(fin, axis=1)))
-            beta = self.beta0 * (1.0 / self.beta0) ** (j / max(anneal - 1, 1)) / max(scale, 1e-12)
-            post = ordering_posteriors_batch([-L[b] for b in p.blocks], chains, beta, p.names)
-            resp = np.concatenate([m for m, _ in post])
-            hist.append({"beta": beta * scale, "entropy": float(-(resp * np.log(resp + 1e-300)).sum() / len(resp))})
-        if resp.ndim == 2:
-            resp = resp.argmax(axis=1)
-        labels = resp
-        for _ in range(self.refine if rounds is None else rounds):
-            L = GaussianScorer(self.shrinkage).fit(p.X, labels, K).log_likelihood(p.X)
-            new = self._decode(p, -L, chains)
-            changed = int((new != labels).sum())
-            hist.append({"changed": changed})
-            labels = new
-            if changed == 0:
+            j, a_lab, gmax = active.away(G)
+        # direction D = S - A (A = Z for plain FW): its summaries without forming it densely
+        if a_lab is None:
+            slope = -gap
+            sU = p.gather(s_lab)
+            dU = sU - U
+            s_cnt = np.bincount(s_lab, minlength=K).astype(np.float64)
+            dcol = s_cnt - colsum
+            zs = np.bincount(s_lab, weights=Z[rows, s_lab], minlength=K)
+            dsq = s_cnt - 2 * zs + sq  # ||s - z||^2 per column
+            zd = zs - sq  # <z, d> per column
+        else:
+            diff = np.flatnonzero(s_lab != a_lab)
+            if len(diff) == 0:
+                success, message = True, "no descent direction"
                 break
-        ll = GaussianScorer(self.shrinkage).fit(p.X, labels, K).total_log_likelihood(p.X, labels)
-        hist.append({"log_likelihood": ll})
-        return labels, ll, hist
-
-    # -- API -------------------------------------------------------------------------------
-    def _solve(self, p: _Problem) -> np.ndarray:
-        """The convex stage (when asked for) and the refinement from the chosen start(s)."""
-        uniform = np.concatenate([uniform_labels(b.stop - b.start, tr, self.background_share if self.gaps_ else 0.0)
-                                  for b, tr in zip(p.blocks, p.transcripts, strict=True)])
-        self.history_: dict[str, list[dict[str, float]]] = {}
-        self.candidates_: dict[str, tuple[np.ndarray, float]] = {}
-        starts = {"uniform": uniform}
-        if self.init in ("convex", "best") or self.refine <= 0:
-            Z, starts["convex"] = self._convex(p, uniform)
-            self.relaxed_ = {v: Z[b] for v, b in zip(p.names, p.blocks, strict=True)}
-        if self.refine <= 0:
-            self.init_ = "convex"
-            return starts["convex"]
-        if self.init == "convex":
-            del starts["uniform"]
-        best, final = -np.inf, uniform
-        for name, start in starts.items():
-            labels, ll, hist = self._refine(p, start, self.anneal)
-            # BIC-like: each class in use costs its mean's d parameters
-            score = ll - 0.5 * p.X.shape[1] * len(np.unique(labels)) * np.log(len(labels))
-            self.history_[name] = hist
-            self.candidates_[name] = (labels, score)
-            if score > best:
-                best, final, self.init_ = score, labels, name
-        return final
-
-    def fit(self, features: Mapping[str, np.ndarray], transcripts: Mapping[str, Sequence[str]]) -> OrderingLabeler:
-        """Label every frame of every video; ``features[v]`` is (T_v, d), ``transcripts[v]`` its ordered actions.
-
-        Videos longer than ``max_frames`` are solved on features averaged over windows of
-        ``ceil(T / max_frames)`` frames, then refined at full resolution (a few hard-EM rounds).
-        """
-        p = self._problem(features, transcripts)
-        # auto: transcripts that list background say where it is, so none is added between actions
-        self.gaps_ = self.gaps if self.gaps is not None else not any(0 in tr for tr in p.transcripts)
-        with few_blas_threads(p.X.shape[1]):
-            return self._fit(p)
-
-    def _fit(self, p: _Problem) -> OrderingLabeler:
-        for b, tr, name in zip(p.blocks, p.transcripts, p.names, strict=True):
-            if b.stop - b.start < len(tr):
-                raise BadInput(f"video {name}: its transcript lists {len(tr)} actions but the video has only "
-                               f"{b.stop - b.start} frames")
-        lengths = [b.stop - b.start for b in p.blocks]
-        strides = [max(1, min(-(-T // self.max_frames), T // len(tr))) for T, tr in zip(lengths, p.transcripts,
-                                                                                         strict=True)]
-        self.strides_ = dict(zip(p.names, strides, strict=True))
-        if max(strides) == 1:
-            final = self._solve(p)
+            ls, la = s_lab[diff], a_lab[diff]
+            slope = float(G[diff, ls].sum() - G[diff, la].sum())
+            if slope >= 0:
+                success, message = True, "no descent direction"
+                break
+            dU = p.gather(ls, diff) - p.gather(la, diff)
+            cs, ca = np.bincount(ls, minlength=K).astype(np.float64), np.bincount(la, minlength=K).astype(np.float64)
+            dcol = cs - ca
+            dsq = cs + ca
+            zd = np.bincount(ls, weights=Z[diff, ls], minlength=K) - np.bincount(la, weights=Z[diff, la], minlength=K)
+        curv = float(np.sum(p.w * (dsq - dcol * dcol / N - (dU * p._solve(dU)).sum(axis=0)))) / N
+        gamma = gmax if curv <= 0 else min(gmax, -slope / curv)
+        if a_lab is None:
+            Z *= 1 - gamma
+            Z[rows, s_lab] += gamma
         else:
-            pc = _pool(p, strides)
-            coarse = self._solve(pc)
-            final = np.concatenate([np.repeat(coarse[bc], s)[: b.stop - b.start]
-                                    for b, bc, s in zip(p.blocks, pc.blocks, strides, strict=True)])
-            if self.refine > 0:
-                final, _, self.history_["full"] = self._refine(p, final, 0, self.full_rounds)
-        self.classes_ = p.classes
-        self.label_indices_ = {v: final[b] for v, b in zip(p.names, p.blocks, strict=True)}
-        self.labels_ = {v: [p.classes[i] for i in idx] for v, idx in self.label_indices_.items()}
-        return self
-
-    def fit_predict(self, features: Mapping[str, np.ndarray],
-                    transcripts: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
-        return self.fit(features, transcripts).labels_
+            Z[diff, ls] += gamma
+            Z[diff, la] -= gamma
+            active.move(j, s_lab, gamma)
+        sq += 2 * gamma * zd + gamma * gamma * dsq
+        U += gamma * dU
+        colsum += gamma * dcol
+    return OptimizeResult(x=Z, fun=fun, gap=gap, nit=nit, success=success, message=message,
+                          history=np.array(history).reshape(-1, 2),
+                          active=active.size if method == "pairwise" else None,
+                          seconds=time.perf_counter() - start)
 
 
-def _pool(p: _Problem, strides: Sequence[int]) -> _Problem:
-    """The same videos with features averaged over consecutive windows of ``strides[v]`` frames."""
-    parts = []
-    for b, s in zip(p.blocks, strides, strict=True):
-        Xv = p.X[b]
-        n = -(-len(Xv) // s)
-        sums = np.add.reduceat(Xv, np.arange(0, len(Xv), s), axis=0)
-        counts = np.diff(np.r_[np.arange(0, len(Xv), s), len(Xv)])[:n]
-        parts.append(sums / counts[:, None])
-    X = np.concatenate(parts)
-    X -= X.mean(axis=0)
-    X /= np.maximum(X.std(axis=0), 1e-12)
-    ends = np.cumsum([len(x) for x in parts])
-    blocks = [slice(int(a), int(b)) for a, b in zip(np.r_[0, ends[:-1]], ends, strict=True)]
-    return _Problem(p.names, X, blocks, p.transcripts, p.classes)
+class _ActiveLabels:
+    """The pairwise method's active set: vertices as rows of a label matrix (found again by their
+    bytes), their convex weights, and free slots reused after a drop step."""
 
+    def __init__(self, labels: np.ndarray):
+        self.dtype = np.int16 if int(labels.max(initial=0)) < 32000 else np.int32
+        self.V = np.zeros((8, len(labels)), dtype=self.dtype)
+        self.V[0] = labels
+        self.w = np.zeros(8)
+        self.w[0] = 1.0
+        self.index: dict[bytes, int] = {self.V[0].tobytes(): 0}
+        self.used = 1
 
-def supervised_bound(features: Mapping[str, np.ndarray], gold: Mapping[str, Sequence[str]],
-                     transcripts: Mapping[str, Sequence[str]], lam: float = 1e-2, background: str = BACKGROUND,
-                     gaps: bool | None = None) -> dict[str, list[str]]:
-    """Upper reference: the DIFFRAC ridge classifier fit on the true labels, decoded with the same
-    ordering oracle from the transcripts."""
-    lab = OrderingLabeler(lam=lam, background=background, gaps=gaps)
-    p = lab._problem(features, transcripts)
-    lab.gaps_ = gaps if gaps is not None else not any(0 in tr for tr in p.transcripts)
-    index = {c: i for i, c in enumerate(p.classes)}
-    y = np.concatenate([[index[g] for g in gold[v]] for v in p.names])
-    cost = DiffracCost(p.X, lam)
-    G = -cost.scores(one_hot(y, len(p.classes)))
-    out = lab._decode(p, G, lab._chains(p))
-    return {v: [p.classes[i] for i in out[b]] for v, b in zip(p.names, p.blocks, strict=True)}
+    @property
+    def size(self) -> int:
+        return int((self.w > 0).sum())
+
+    def away(self, G: np.ndarray) -> tuple[int, np.ndarray, float]:
+        """The active vertex with the largest <G, v>, its labels and weight."""
+        n = self.used
+        scores = G[np.arange(G.shape[0])[None, :], self.V[:n]].sum(axis=1)
+        scores[self.w[:n] <= 0] = -np.inf
+        j = int(np.argmax(scores))
+        return j, self.V[j].astype(np.int64), float(self.w[j])
+
+    def move(self, j: int, s_lab: np.ndarray, gamma: float) -> None:
+        row = s_lab.astype(self.dtype)
+        key = row.tobytes()
+        k = self.index.get(key)
+        if k is None:
+            free = np.flatnonzero(self.w[: self.used] <= 0)
+            if len(free):
+                k = int(free[0])
+                del self.index[self.V[k].tobytes()]
+            else:
+                if self.used == len(self.w):
+                    self.V = np.concatenate([self.V, np.zeros_like(self.V)])
+                    self.w = np.concatenate([self.w, np.zeros_like(self.w)])
+                k = self.used
+                self.used += 1
+            self.V[k] = row
+            self.index[key] = k
+        self.w[k] += gamma
+        self.w[j] -= gamma
+        if self.w[j] <= 1e-12 and j != k:
+            self.w[j] = 0.0

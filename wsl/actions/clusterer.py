@@ -1,0 +1,280 @@
+"""Naming samples from bags of labels (Bojanowski et al. 2013): "each label listed for a scene is
+carried by at least one of its samples", as a script says who is in a scene and face tracks are
+the samples.
+
+1. **Convex stage.** DIFFRAC over all samples on the at-least-one domain, solved to a certified
+   gap (:func:`wsl.solvers.bags.solve_bags`) and rounded by the exact oracle (the better of the
+   nearest vertex and the classifier's vertex). This is the published method, kept as
+   ``refine=0`` and as ``convex_labels_`` after every fit.
+2. **Refinement.** The convex optimum is not what rounding needs (more iterations can lower the
+   accuracy of its rounding). From several starts (the convex rounding and random in-bag
+   labellings), a shared-covariance Gaussian class model alternates with the exact at-least-one
+   assignment of every bag (a rectangular assignment problem per bag): annealed soft rounds, then
+   hard rounds until nothing changes. The start with the best penalised likelihood wins. Every
+   answer satisfies every bag exactly: it is a vertex of the oracle.
+
+Background: with ``background=None`` the class is used only when the data call for it: when some
+sample is in no bag, or a bag has more samples than labels and the model with a background class
+explains the features better (penalised likelihood); the choice is said on stderr.
+
+Labels that exactly the same bags list cannot be told apart by any bag-based method; they are
+reported as ambiguity groups (``ambiguous_with_`` per sample).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from wsl.actions.labeler import GaussianScorer
+from wsl.data.segments import BACKGROUND
+from wsl.errors import BadInput, WorkFailed
+from wsl.progress import Status, info, warn
+from wsl.solvers._threads import few_blas_threads
+from wsl.solvers.bags import BagPolytope, solve_bags
+from wsl.solvers.diffrac import DiffracCost, one_hot
+from wsl.solvers.prep import constant_columns, standardize
+
+
+class BagClusterer(BaseEstimator):
+    """At-least-one discriminative clustering with a refinement that keeps every bag satisfied.
+
+    Parameters: ``lam`` ridge; ``kappa`` linear cost per sample put on background (convex stage);
+    ``max_iter``/``tol`` of the convex solve (certified relative gap); ``refine`` hard rounds of the
+    refinement (0: the convex method alone); ``starts`` random starts besides the convex one;
+    ``anneal`` soft rounds; ``shrinkage`` of the shared covariance; ``background`` the label name of
+    samples that are none of the named ones; ``use_background`` True/False or None (decide from the
+    data); ``temperature`` of the per-sample probabilities; ``seed``.
+
+    After :meth:`fit`: ``classes_``, ``labels_`` (N,) names, ``label_indices_``, ``proba_`` (N, K)
+    probabilities over the labels each sample may take, ``scores_`` (N, K) classifier scores of the
+    convex stage, ``relaxed_`` (N, K), ``convex_labels_``, ``fw_`` (the convex solve, with its
+    certified ``gap`` and ``success``), ``rounding_``, ``init_`` (which start won),
+    ``background_used_``, ``ambiguity_groups_`` (lists of labels no bag separates),
+    ``ambiguous_with_`` (per sample, the other labels of its label's group it could equally carry).
+    """
+
+    def __init__(self, lam: float = 1e-3, kappa: float = 0.0, max_iter: int = 2000, tol: float = 1e-4,
+                 refine: int = 30, starts: int = 4, anneal: int = 8, shrinkage: float = 0.1,
+                 background: str = BACKGROUND, use_background: bool | None = None, temperature: float = 1.0,
+                 require_convergence: bool = False, seed: int = 0):
+        self.lam = lam
+        self.kappa = kappa
+        self.max_iter = max_iter
+        self.tol = tol
+        self.refine = refine
+        self.starts = starts
+        self.anneal = anneal
+        self.shrinkage = shrinkage
+        self.background = background
+        self.use_background = use_background
+        self.temperature = temperature
+        self.require_convergence = require_convergence
+        self.seed = seed
+
+    # -- set-up ----------------------------------------------------------------------------------
+    def _validate(self, X: np.ndarray) -> np.ndarray:
+        if not self.lam > 0:
+            raise BadInput(f"lam must be positive, got {self.lam}", param="lam")
+        if self.max_iter < 0 or self.tol < 0 or self.refine < 0 or self.starts < 0:
+            raise BadInput("max_iter, tol, refine and starts must not be negative", param="max_iter")
+        if not self.temperature > 0:
+            raise BadInput(f"temperature must be positive, got {self.temperature}", param="temperature")
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or len(X) < 2:
+            raise BadInput(f"expected an (N, d) feature array with N >= 2, got shape {X.shape}", param="X")
+        if not np.isfinite(X).all():
+            raise BadInput("features hold NaN or inf", param="X")
+        if len(constant_columns(X)) == X.shape[1]:
+            raise BadInput("every feature is constant: there is nothing to tell the samples apart", param="X")
+        return X
+
+    def _domain(self, N: int, bags: Sequence[Sequence[int]], bag_labels: Sequence[Sequence[str]],
+                names: Sequence[str] | None, source: str | None, with_bg: bool
+                ) -> tuple[list[str], BagPolytope]:
+        labels = sorted({lab for need in bag_labels for lab in need} - {self.background})
+        classes = [self.background, *labels] if with_bg else labels
+        if not classes:
+            raise BadInput("the bags name no label", source)
+        index = {c: i for i, c in enumerate(classes)}
+        allowed = np.ones((N, len(classes)), dtype=bool)
+        need_idx = []
+        for rows, need in zip(bags, bag_labels, strict=True):
+            ids = sorted({index[lab] for lab in need if lab != self.background})
+            r = [i for i in rows if isinstance(i, (int, np.integer)) and 0 <= i < N]
+            allowed[r] = False
+            allowed[np.ix_(r, ([0] if with_bg else []) + ids)] = True
+            need_idx.append(ids)
+        if not with_bg and not allowed.any(axis=1).all():
+            raise BadInput("a bag lists no label for its samples, so they need the background class", source)
+        return classes, BagPolytope(N, len(classes), bags, need_idx, allowed, names, source)
+
+    # -- fit -------------------------------------------------------------------------------------
+    def fit(self, X: np.ndarray, bags: Sequence[Sequence[int]], bag_labels: Sequence[Sequence[str]],
+            names: Sequence[str] | None = None, source: str | None = None) -> BagClusterer:
+        """``X`` (N, d) sample features; ``bags[j]`` sample indices, ``bag_labels[j]`` the labels known
+        to occur among them at least once; ``names`` name the bags and ``source`` their file in errors."""
+        X = self._validate(X)
+        if len(bags) != len(bag_labels):
+            raise BadInput(f"{len(bags)} bags but {len(bag_labels)} label lists", source)
+        for attr in ("fw_", "rounding_", "relaxed_", "convex_labels_", "proba_", "init_", "history_"):
+            self.__dict__.pop(attr, None)  # no stale answer from a previous fit
+        Xs, self.mean_, self.scale_ = standardize(X)
+        N = len(X)
+        in_bag = np.zeros(N, dtype=bool)
+        for rows in bags:
+            in_bag[[i for i in rows if isinstance(i, (int, np.integer)) and 0 <= i < N]] = True
+        listed_bg = any(self.background in need for need in bag_labels)
+        spare = any(len(set(rows)) > len(set(need) - {self.background}) for rows, need in zip(bags, bag_labels,
+                                                                                            strict=True))
+        if self.use_background is not None:
+            options = [bool(self.use_background)]
+            why = "as asked"
+        elif listed_bg or not in_bag.all():
+            why = "the bags list it" if listed_bg else f"{int((~in_bag).sum())} samples are in no bag"
+            options = [True]
+        elif not spare:
+            options, why = [False], "every bag has exactly as many samples as labels"
+        else:
+            options, why = [True, False], ""
+        with few_blas_threads(X.shape[1]):
+            fits = [self._fit_one(Xs, bags, bag_labels, names, source, bg) for bg in options]
+        best = max(fits, key=lambda f: float(f["score"]))  # type: ignore[arg-type]
+        if len(fits) > 1:
+            why = (f"the model {'with' if best['bg'] else 'without'} it explains the features better "
+                   f"(penalised log-likelihood {fits[0]['score']:.6g} with, {fits[1]['score']:.6g} without)")
+        self.background_used_ = bool(best["bg"])
+        info(f"background class {'used' if best['bg'] else 'not used'}: {why}")
+        for k, v in best.items():
+            if k not in ("bg", "score"):
+                setattr(self, k, v)
+        self.labels_ = [self.classes_[i] for i in self.label_indices_]
+        self._ambiguity(bags, bag_labels)
+        res = self.fw_
+        if not res.success:
+            msg = (f"the convex stage stopped at certified gap {res.gap:.3g} "
+                   f"({res.gap / max(abs(res.fun), 1e-300):.2g} relative) after {res.nit} iterations, above "
+                   f"tol {self.tol}; raise max_iter")
+            if self.require_convergence:
+                raise WorkFailed(msg)
+            warn(msg)
+        return self
+
+    def _fit_one(self, Xs: np.ndarray, bags: Sequence[Sequence[int]], bag_labels: Sequence[Sequence[str]],
+                 names: Sequence[str] | None, source: str | None, with_bg: bool) -> dict[str, object]:
+        classes, dom = self._domain(len(Xs), bags, bag_labels, names, source, with_bg)
+        K = len(classes)
+        linear = None
+        if self.kappa and with_bg:
+            linear = np.zeros(K)
+            linear[0] = self.kappa / len(Xs)
+        cost = DiffracCost(Xs, self.lam, linear=linear)
+        with Status("convex stage") as status:
+            res = solve_bags(cost, dom, max_iter=self.max_iter, rtol=self.tol,
+                             callback=lambda r: status.update(f"iteration {r.nit}, gap {r.gap:.3g}"))
+        best_r: tuple[np.ndarray, str, float] | None = None
+        for how, G in (("nearest", -res.x), ("classifier", -cost.scores(res.x))):
+            lab = dom.lmo_labels(G)
+            f = cost(one_hot(lab, K))
+            if best_r is None or f < best_r[2]:
+                best_r = (lab, how, f)
+        assert best_r is not None
+        out: dict[str, object] = {
+            "bg": with_bg, "classes_": classes, "fw_": res, "relaxed_": res.x, "scores_": cost.scores(res.x),
+            "convex_labels_": best_r[0], "allowed_": dom.allowed,
+            "rounding_": {"winner": best_r[1], "objective": best_r[2], "relaxed_objective": float(res.fun)}}
+        coef, intercept = cost.classifier(res.x)
+        out["coef_"], out["intercept_"] = coef, intercept
+        if self.refine <= 0:
+            out.update(label_indices_=best_r[0], init_="convex", score=0.0,
+                       proba_=self._proba(Xs, best_r[0], dom.allowed, K))
+            return out
+        rng = np.random.default_rng(self.seed)
+        starts: dict[str, np.ndarray] = {"convex": best_r[0]}
+        for j in range(self.starts):
+            starts[f"random{j}"] = dom.lmo_labels(rng.random((len(Xs), K)))
+        best_score, best_lab, best_name = -np.inf, best_r[0], "convex"
+        history: dict[str, int] = {}
+        for name, lab in starts.items():
+            lab, score, rounds = self._refine(Xs, lab, dom, K)
+            history[name] = rounds
+            if score > best_score:
+                best_score, best_lab, best_name = score, lab, name
+        out.update(label_indices_=best_lab, init_=best_name, score=best_score, history_=history,
+                   proba_=self._proba(Xs, best_lab, dom.allowed, K))
+        return out
+
+    def _refine(self, Xs: np.ndarray, labels: np.ndarray, dom: BagPolytope, K: int) -> tuple[np.ndarray, float, int]:
+        """Annealed soft rounds, then hard rounds: Gaussian model <-> exact at-least-one assignment."""
+        resp: np.ndarray = one_hot(labels, K)
+        scale = None
+        for j in range(self.anneal):
+            L = GaussianScorer(self.shrinkage).fit(Xs, resp, K).log_likelihood(Xs)
+            L = np.where(dom.allowed, L, -np.inf)
+            fin = np.where(np.isfinite(L), L, np.nan)
+            if scale is None:
+                scale = float(np.nanmedian(np.nanmax(fin, axis=1) - np.nanmean(fin, axis=1))) or 1.0
+            beta = 0.05 * 20.0 ** (j / max(self.anneal - 1, 1)) / scale
+            # soft responsibilities, then the bag constraints pulled in by the exact assignment's vertex
+            E = np.exp(beta * (L - np.nanmax(fin, axis=1, keepdims=True)))
+            resp = 0.5 * E / E.sum(axis=1, keepdims=True) + 0.5 * one_hot(dom.lmo_labels(_cost(L)), K)
+        labels = resp.argmax(axis=1) if self.anneal else labels
+        labels = dom.lmo_labels(-np.where(dom.allowed, one_hot(labels, K), -1.0))  # back onto a vertex
+        rounds = 0
+        for _ in range(self.refine):
+            rounds += 1
+            L = GaussianScorer(self.shrinkage).fit(Xs, labels, K).log_likelihood(Xs)
+            new = dom.lmo_labels(_cost(L))
+            changed = int((new != labels).sum())
+            labels = new
+            if changed == 0:
+                break
+        model = GaussianScorer(self.shrinkage).fit(Xs, labels, K)
+        ll = model.total_log_likelihood(Xs, labels)
+        score = ll - 0.5 * Xs.shape[1] * len(np.unique(labels)) * np.log(len(labels))
+        return labels, score, rounds
+
+    def _proba(self, Xs: np.ndarray, labels: np.ndarray, allowed: np.ndarray, K: int) -> np.ndarray:
+        """Posterior of the fitted Gaussian model over each sample's allowed labels, at ``temperature``."""
+        L = GaussianScorer(self.shrinkage).fit(Xs, labels, K).log_likelihood(Xs) / self.temperature
+        L = np.where(allowed & np.isfinite(L), L, -np.inf)
+        L -= L.max(axis=1, keepdims=True)
+        P = np.exp(L)
+        return P / P.sum(axis=1, keepdims=True)
+
+    def _ambiguity(self, bags: Sequence[Sequence[int]], bag_labels: Sequence[Sequence[str]]) -> None:
+        """Labels listed by exactly the same bags: no bag-based method can tell them apart."""
+        sig: dict[str, list[int]] = {c: [] for c in self.classes_ if c != self.background}
+        for j, need in enumerate(bag_labels):
+            for lab in set(need) - {self.background}:
+                sig[lab].append(j)
+        groups: dict[tuple[int, ...], list[str]] = {}
+        for lab, js in sig.items():
+            groups.setdefault(tuple(js), []).append(lab)
+        self.ambiguity_groups_ = sorted((sorted(g) for g in groups.values() if len(g) > 1), key=lambda g: g[0])
+        of = {lab: g for g in self.ambiguity_groups_ for lab in g}
+        index = {c: i for i, c in enumerate(self.classes_)}
+        self.ambiguous_with_ = []
+        for i, lab in enumerate(self.labels_):
+            others = [o for o in of.get(lab, []) if o != lab and self.allowed_[i, index[o]]]
+            self.ambiguous_with_.append(others)
+
+    # -- new samples -----------------------------------------------------------------------------
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """(N, K) scores of the convex stage's classifier for new samples."""
+        check_is_fitted(self, "coef_")
+        Xs = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
+        return Xs @ self.coef_ + self.intercept_
+
+    def predict(self, X: np.ndarray) -> list[str]:
+        """Unconstrained labels of new samples: the classifier's best class."""
+        return [self.classes_[i] for i in self.decision_function(X).argmax(axis=1)]
+
+
+def _cost(L: np.ndarray) -> np.ndarray:
+    """Oracle costs from log-likelihoods; a class with no member (-inf) gets a large finite cost, so a
+    bag that requires it can still place it."""
+    return -np.where(np.isfinite(L), L, -1e12)

@@ -1,0 +1,92 @@
+"""Converters from timed action annotations (COIN JSON, Mining-YouTube .srt) to the inputs of
+`wsl label-actions` (transcripts JSON) and per-frame ground truth (MS-TCN ``<video>.txt`` files),
+and the sample data of `wsl demo-data actions` / `wsl demo-data cluster`.
+
+Sample features are generated from the labels under the noise model of :mod:`wsl.data.synth`
+(stated there): the label structures are real, the features are not.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from wsl.data.segments import BACKGROUND, ActionVideo
+
+
+def annotations_to_task(videos: Sequence[ActionVideo], fps: float) -> tuple[dict[str, list[str]],
+                                                                              dict[str, list[str]]]:
+    """(transcripts {video: ordered actions}, per-frame ground truth {video: labels at ``fps``})."""
+    return ({v.video: v.transcript for v in videos if v.segments},
+            {v.video: v.frames(fps) for v in videos if v.segments})
+
+
+def read_annotations(source: str | os.PathLike[str], limit: int | None = None,
+                     task: str | None = None) -> list[ActionVideo]:
+    """COIN JSON (a ``.json`` file) or Mining-YouTube annotations (a folder of ``.srt`` or the
+    ``annotations.tar.gz``), the first ``limit`` videos with at least two segments."""
+    source = Path(source)
+    if source.suffix == ".json":
+        from wsl.data.coin import read_coin
+
+        vids = read_coin(source, task)
+    else:
+        from wsl.data.mining_youtube import read_mining_youtube
+
+        vids = read_mining_youtube(source)
+    vids = [v for v in vids if len(v.segments) >= 2]
+    return vids[:limit] if limit else vids
+
+
+def write_action_task(out: str | os.PathLike[str], videos: Sequence[ActionVideo], fps: float = 1.0,
+                      features: bool = True, noise: float = 2.0, dim: int = 32, seed: int = 0) -> dict[str, Path]:
+    """Write ``transcripts.json``, ``gt/<video>.txt`` (MS-TCN layout, one label per frame) and, with
+    ``features``, ``feats/<video>.npy`` drawn from the labels; returns the paths."""
+    from wsl.data.framelabels import write_frame_labels
+    from wsl.data.synth import features_from_labels
+    from wsl.io import save_npy, write_json
+
+    out = Path(out)
+    (out / "gt").mkdir(parents=True, exist_ok=True)
+    transcripts, frames = annotations_to_task(videos, fps)
+    write_json(out / "transcripts.json", transcripts)
+    for v, labs in frames.items():
+        write_frame_labels(out / "gt" / f"{v}.txt", labs)
+    paths = {"transcripts": out / "transcripts.json", "ground_truth": out / "gt"}
+    if features:
+        (out / "feats").mkdir(exist_ok=True)
+        for v, x in features_from_labels(frames, dim=dim, noise=noise, seed=seed).items():
+            save_npy(out / "feats" / f"{v}.npy", x)
+        paths["features"] = out / "feats"
+    return paths
+
+
+def face_track_bags(n_scenes: int = 40, cast: int = 12, tracks_per_scene: tuple[int, int] = (3, 9),
+                    names_per_scene: tuple[int, int] = (1, 4), dim: int = 32, noise: float = 1.0,
+                    unnamed: float = 0.15, seed: int = 0) -> tuple[np.ndarray, list[dict[str, object]], list[str]]:
+    """The face-track shape: many short tracks per scene, few names per scene, a long-tailed cast
+    (Zipf-like), some tracks of people the script does not name (background). Returns
+    (features (N, dim) float32, bags, gold labels)."""
+    rng = np.random.default_rng(seed)
+    names = [f"person{i:02d}" for i in range(cast)]
+    pop = 1.0 / np.arange(1, cast + 1)
+    pop /= pop.sum()
+    mu = rng.standard_normal((cast + 1, dim)) * 1.5
+    X, gold, bags = [], [], []
+    for s in range(n_scenes):
+        k = int(rng.integers(names_per_scene[0], names_per_scene[1] + 1))
+        who = rng.choice(cast, size=min(k, cast), replace=False, p=pop)
+        n = int(rng.integers(max(tracks_per_scene[0], len(who)), tracks_per_scene[1] + 1))
+        ys = list(who) + list(rng.choice(who, size=n - len(who)))
+        ys = [cast if rng.random() < unnamed and j >= len(who) else int(y) for j, y in enumerate(ys)]
+        rng.shuffle(ys)
+        start = len(gold)
+        for y in ys:
+            X.append(mu[y] + noise * rng.standard_normal(dim))
+            gold.append(BACKGROUND if y == cast else names[y])
+        bags.append({"name": f"scene{s:03d}", "samples": list(range(start, len(gold))),
+                     "labels": sorted({names[y] for y in who})})
+    return np.asarray(X, dtype=np.float32), bags, gold
