@@ -25,7 +25,7 @@ from wsl.data.mining_youtube import read_mining_youtube
 from wsl.data.segments import transcript_of
 from wsl.data.synth import densify, features_from_labels, uniform_frames
 from wsl.eval.actions import frame_accuracy, mean_iou
-from wsl.solvers.ordering import OrderingLabeler, supervised_bound
+from wsl.actions import OrderingLabeler, supervised_bound
 
 
 def coin_structure(path: Path, tasks: int = 10, per_task: int = 10, fps: float = 2.0, seed: int = 0):

@@ -17,7 +17,7 @@ from wsl.solvers._threads import few_blas_threads
 from wsl.solvers.diffrac import DiffracCost, one_hot
 from wsl.solvers.frank_wolfe import block_frank_wolfe, frank_wolfe
 from wsl.solvers.oracles import ordering_chain, ordering_lmo_batch
-from wsl.solvers.ordering import uniform_labels
+from wsl.actions.labeler import uniform_labels
 
 
 def main() -> None:
