@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from wsl.data.howto100m import Caption
-from wsl.data.narrations import canonical_steps, narrate
 from wsl.data.segments import ActionVideo, Segment
 from wsl.data.synth import features_from_labels
+from wsl.data.synth_narration import canonical_steps, narrate
 from wsl.eval.steps import step_f1
 from wsl.solvers.narration import StepLocalizer, narration_baseline, narration_windows, uniform_baseline
 from wsl.text.msa import align, choose_k, fit_template, keep_best
-from wsl.text.steps import new_word_offsets
+from wsl.text.relations import new_word_offsets
 
 
 def _video(name: str, *segs: tuple[str, float, float], duration: float = 100.0) -> ActionVideo:
@@ -59,7 +59,7 @@ def test_relations_from_a_parse() -> None:
     pytest.importorskip("spacy")
     from wsl.data.narration import Narration
     from wsl.text.nlp import available_model
-    from wsl.text.steps import extract_relations
+    from wsl.text.relations import extract_relations
 
     if available_model() is None:
         pytest.skip("no spaCy English model")
@@ -139,7 +139,7 @@ def test_video_stage_beats_both_baselines() -> None:
     assert steps == list("ABCDE")
     feats = features_from_labels({v.video: v.frames(1.0) for v in videos}, dim=24, noise=1.5, rho=0.6, seed=1)
     spans = [narrate(v, steps, rng) for v in videos]
-    model = StepLocalizer(window=10.0).fit([feats[v.video] for v in videos], 1.0, spans, len(steps))
+    model = StepLocalizer(window=10.0).fit([feats[v.video] for v in videos], 1.0, spans)
     gold = {v.video: v for v in videos}
     ours = step_f1({v.video: model.times_[i] for i, v in enumerate(videos)}, gold).f1
     narr = step_f1({v.video: narration_baseline(spans[i], v.duration) for i, v in enumerate(videos)}, gold).f1

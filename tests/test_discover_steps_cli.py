@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wsl.data.narrations import narrate
 from wsl.data.segments import ActionVideo, Segment
 from wsl.data.synth import features_from_labels
+from wsl.data.synth_narration import narrate
 from wsl.text.subtitles import format_srt
 
 pytest.importorskip("spacy")
@@ -90,7 +90,7 @@ def test_text_only_and_fixed_k(tmp_path: Path, run_cli) -> None:
     code, stdout, err = run_cli("--quiet", "discover-steps", tmp_path / "task", "--text-only", "--steps", "3")
     assert code == 0, err
     res = json.loads(stdout)
-    assert res["k"] == 3 and res["k_from"] == "--steps" and res["text_only"]
+    assert res["k"] == 3 and res["k_from"] == "n_steps" and res["text_only"]
     assert "solver" not in res
     for v in res["videos"].values():
         for s in v["steps"]:
@@ -145,7 +145,7 @@ def test_missing_fps_is_an_error(tmp_path: Path, run_cli) -> None:
 def test_real_howto100m_captions(shared_data: Path, tmp_path: Path, run_cli) -> None:
     """Rolling ASR captions (stop words stripped) of two real cooking videos: relations come out with times."""
     from wsl.data.narration import read_narration
-    from wsl.text.steps import extract_relations
+    from wsl.text.relations import extract_relations
 
     caps = shared_data / "howto100m-captions" / "small_train_captions"
     nars = [read_narration(caps / f"{v}.csv") for v in ("H5iFIA4eiVA", "8Mxsx57aNq8")]

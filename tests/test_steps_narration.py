@@ -11,10 +11,13 @@ from wsl.data.howto100m import Caption
 from wsl.data.narration import check_timing, read_narration, read_narration_dir
 from wsl.errors import BadInput
 
-SRT = "1\n00:00:01,000 --> 00:00:03,500\nCrack the eggs\ninto a bowl.\n\n2\n00:00:04,000 --> 00:00:06,000\nWhisk them.\n"
-VTT = "WEBVTT\n\n00:00:01.000 --> 00:00:03.500\nCrack the eggs into a bowl.\n\n00:00:04.000 --> 00:00:06.000\nWhisk them.\n"
+SRT = ("1\n00:00:01,000 --> 00:00:03,500\nCrack the eggs\ninto a bowl.\n\n2\n"
+       "00:00:04,000 --> 00:00:06,000\nWhisk them.\n")
+VTT = ("WEBVTT\n\n00:00:01.000 --> 00:00:03.500\nCrack the eggs into a bowl.\n\n"
+       "00:00:04.000 --> 00:00:06.000\nWhisk them.\n")
 CSV = "start,end,text\n4.0,6.0,Whisk them.\n1.0,3.5,Crack the eggs into a bowl.\n"
-JSON = '[{"start": 1, "end": 3.5, "text": "Crack the eggs into a bowl."}, {"start": 4, "end": 6, "text": "Whisk them."}]'
+JSON = ('[{"start": 1, "end": 3.5, "text": "Crack the eggs into a bowl."}, '
+        '{"start": 4, "end": 6, "text": "Whisk them."}]')
 
 
 @pytest.mark.parametrize("suffix,text", [(".srt", SRT), (".vtt", VTT), (".csv", CSV), (".json", JSON)])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
+
+from wsl.cli import options
 
 FORMAT = "wsl.steps/1"
 
@@ -14,125 +16,93 @@ FORMAT = "wsl.steps/1"
 def discover_steps(
     task_dir: Path = typer.Argument(..., metavar="TASK_DIR", help="Folder of narrations (.srt/.vtt/.csv/.json) "
                                     "and features (<video>.npy) of one task."),
-    output: str = typer.Option("-", "-o", "--output", help="JSON result file, or - for stdout."),
+    output: str = options.output("JSON result file, or - for stdout.", default="-"),
     steps: int | None = typer.Option(None, "--steps", "-k", min=1, help="Number of steps K (default: from the "
                                      "support curve)."),
     text_only: bool = typer.Option(False, "--text-only", help="Stage 1 only: steps and narration times, no video."),
     features: Path | None = typer.Option(None, "--features", help="Folder of <video>.npy features "
                                          "(default: TASK_DIR)."),
-    fps: float | None = typer.Option(None, "--fps", help="Feature rate when index.json gives none."),
-    layout: str = typer.Option("Td", "--layout", help="Td (frames x dims) or dT (MS-TCN/Breakfast)."),
+    fps: float | None = options.fps(None, help="Feature rate when index.json gives none."),
+    layout: Literal["Td", "dT"] = options.layout(),
     window: float = typer.Option(10.0, "--window", min=0.0, help="Seconds around its narration a step must lie in."),
-    each_step: str = typer.Option("at-most-once", "--each-step", help="at-most-once (steps not narrated may be "
-                                  "left out of a video) or once."),
+    each_step: Literal["at-most-once", "once"] = typer.Option(
+        "at-most-once", "--each-step", help="at-most-once (a video may leave out steps it does not narrate) or once."),
+    absence_weight: float = typer.Option(1.0, "--absence-weight", min=0.0, help="Cost of placing a step a video "
+                                         "does not narrate, scaled by how rarely the other videos narrate it."),
     max_slots: int = typer.Option(20, "--max-slots", min=1, help="Largest template the text alignment may build."),
     min_support: int = typer.Option(2, "--min-support", min=1, help="Videos a step must be narrated in."),
     no_merge: bool = typer.Option(False, "--no-merge", help="Do not merge near-synonym verbs (chop/dice/slice)."),
-    lam: float = typer.Option(1e-2, "--lam", min=1e-9, help="Ridge of the discriminative classifier."),
-    max_epochs: int = typer.Option(200, "--max-epochs", min=1, help="Frank-Wolfe passes over the videos."),
-    eval_gt: Path | None = typer.Option(None, "--eval", help="Ground truth: COIN .json or a folder of .srt step "
-                                        "segments (Mining-YouTube); adds Alayrac's F1."),
+    paraphrases: Literal["auto", "yes", "no"] = typer.Option(
+        "auto", "--paraphrases", help="Merge paraphrased steps with the sentence encoder (auto: when installed)."),
+    lam: float = options.lam(1e-2),
+    max_iter: int = options.max_iter(300),
+    tol: float = options.tol(1e-3),
+    eval_gt: Path | None = typer.Option(None, "--eval", help="Shortcut for `wsl eval steps`: COIN .json or a folder "
+                                        "of .srt step segments; adds Alayrac's F1."),
     plot: Path | None = typer.Option(None, "--plot", help="Folder for one timeline picture per video."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the Frank-Wolfe block order."),
+    seed: int = options.seed(),
 ) -> None:
     """Discover the ordered steps of a task from narrated videos (Alayrac et al. 2016)."""
-    from wsl.data.task_folder import read_task_folder
-    from wsl.errors import BadInput
-    from wsl.io import write_json
-    from wsl.progress import info, warn
-    from wsl.text.steps import discover_text_steps, extract_relations
+    from wsl.io import refuse_overwriting_inputs, write_json
+    from wsl.progress import info
+    from wsl.steps import discover_steps as run
+    from wsl.steps import evaluate as score
 
-    if each_step not in ("once", "at-most-once"):
-        raise BadInput(f"--each-step must be once or at-most-once, got {each_step!r}")
-    videos = read_task_folder(task_dir, features, fps, layout, text_only)
-    if len(videos) < 2:
-        raise BadInput(f"discover-steps needs at least two videos of the task, found {len(videos)}", task_dir)
-    narrated = [v for v in videos if v.narration is not None]
-    if len(narrated) < 2:
-        raise BadInput(f"discover-steps needs narrations of at least two videos, found {len(narrated)}", task_dir)
-    info(f"{len(videos)} videos, {len(narrated)} narrated, "
-         f"{sum(v.features is not None for v in videos)} with features")
-    rels_of = dict(zip([v.video for v in narrated],
-                       extract_relations([v.narration for v in narrated], merge_synonyms=not no_merge),  # type: ignore
-                       strict=True))
-    for v in narrated:
-        if not rels_of[v.video]:
-            warn(f"{v.narration.path}: no verb-object relation found; this video adds no step constraint")  # type: ignore
-    names = [v.video for v in videos]
-    ts = discover_text_steps([rels_of.get(n, []) for n in names], steps, max_slots, min_support)
-    K = len(ts.steps)
-    if K == 0:
-        from wsl.errors import WorkFailed
-
-        raise WorkFailed(f"no relation is narrated in {min_support} or more videos: no common step "
-                         "(more videos of the task, or a lower --min-support)")
-    if steps is not None and steps > K:
-        warn(f"asked for {steps} steps; the narrations support only {K}")
-    result = _result(task_dir, videos, ts, text_only)
-    with_feats = [i for i, v in enumerate(videos) if v.features is not None]
-    if not text_only and with_feats:
-        import numpy as np
-
-        from wsl.solvers.narration import StepLocalizer
-
-        spans = [[None if r is None else (r.start, r.end) for r in ts.narrated[i]] for i in with_feats]
-        model = StepLocalizer(window=window, lam=lam, at_most_once=each_step == "at-most-once",
-                              max_epochs=max_epochs, seed=seed)
-        model.fit([videos[i].features for i in with_feats], [videos[i].fps for i in with_feats], spans, K,
-                  [names[i] for i in with_feats])
-        for j, i in enumerate(with_feats):
-            rows = result["videos"][names[i]]["steps"]
-            for k in range(K):
-                t = model.times_[j][k]
-                rows[k]["time"] = None if np.isnan(t) else round(float(t), 3)
-                iv = model.intervals_[j][k]
-                rows[k]["interval"] = None if iv is None else [round(iv[0], 3), round(iv[1], 3)]
-                rows[k]["source"] = "video" if iv is not None else None
-        r = model.result_
-        result["solver"] = {"epochs": int(r.nit), "gap": float(r.gap), "converged": bool(r.success),
-                            "rounding": model.rounding_, "window": window, "each_step": each_step}
-        if not r.success:
-            warn(f"Frank-Wolfe stopped after {r.nit} epochs with gap {r.gap:.2e} (raise --max-epochs to go on)")
-    elif not text_only:
-        warn("no feature files: only the text stage ran (times are narration times)")
+    if output != "-":
+        refuse_overwriting_inputs([output], [task_dir, *(p for p in (features, eval_gt) if p is not None)])
+    result = run(task_dir, n_steps=steps, text_only=text_only, features=features, fps=fps, layout=layout,
+                 window=window, each_step=each_step, absence_weight=absence_weight, max_slots=max_slots,
+                 min_support=min_support, merge_synonyms=not no_merge,
+                 paraphrases=None if paraphrases == "auto" else paraphrases == "yes", lam=lam, max_epochs=max_iter,
+                 tol=tol, seed=seed)
+    doc = result.to_json()
     gold = None
     if eval_gt is not None:
-        from wsl.eval.steps import read_step_ground_truth, step_f1
+        from wsl.eval.steps import read_step_ground_truth
 
-        gold = read_step_ground_truth(eval_gt, names)
-        if not gold:
-            raise BadInput("none of the task's videos is in the ground truth", eval_gt)
-        missing = len(names) - len(gold)
-        if missing:
-            warn(f"{missing} video(s) have no ground truth and are left out of the evaluation")
-        pred = {n: [s["time"] for s in result["videos"][n]["steps"]] for n in gold}
-        result["eval"] = step_f1(pred, gold).as_dict()
-    write_json(output, result)
-    _table(result)
+        doc["eval"] = score(doc, eval_gt).as_dict()
+        gold = read_step_ground_truth(eval_gt, list(doc["videos"]))
+    write_json(output, doc)
+    _table(doc)
     if plot is not None:
-        _plots(plot, result, gold)
-        info(f"wrote {len(result['videos'])} timeline(s) to {plot}")
+        _plots(plot, doc, gold)
+        info(f"wrote {len(doc['videos'])} timeline(s) to {plot}")
 
 
-def _result(task_dir: Path, videos: list, ts: Any, text_only: bool) -> dict[str, Any]:
-    """The JSON result with text-stage times (the narration) filled in."""
-    out: dict[str, Any] = {
-        "format": FORMAT, "task": Path(task_dir).name, "k": len(ts.steps), "k_from": ts.k_from,
-        "support_curve": ts.support_curve, "text_only": text_only,
-        "steps": [{"index": k, **s} for k, s in enumerate(ts.steps)], "videos": {},
-    }
-    for i, v in enumerate(videos):
-        rows = []
-        for k, r in enumerate(ts.narrated[i]):
-            nar = None if r is None else {"start": r.start, "end": r.end, "phrase": r.phrase, "line": r.line}
-            rows.append({"step": k, "narrated": nar, "time": None if r is None else round((r.start + r.end) / 2, 3),
-                         "interval": None if r is None else [r.start, r.end], "source": None if r is None else "text"})
-        out["videos"][v.video] = {
-            "narration": None if v.narration is None else v.narration.path,
-            "features": v.features_path, "fps": v.fps, "duration": round(v.length, 3),
-            "relations": len(ts.relations[i]), "steps": rows,
-        }
-    return out
+def evaluate(
+    predictions: Path = typer.Argument(..., help="A discover-steps result (wsl.steps/1 JSON)."),
+    gold: Path = typer.Argument(..., help="Ground truth: COIN .json, or a folder (or .tar.gz) of .srt step segments."),
+    output: str = options.output("Metrics JSON file, or - for stdout.", default="-"),
+) -> None:
+    """Alayrac et al. 2016's F1 of discovered steps against annotated step segments."""
+    from rich.console import Console
+
+    from wsl.io import refuse_overwriting_inputs, write_json
+    from wsl.steps import evaluate as score
+
+    if output != "-":
+        refuse_overwriting_inputs([output], [predictions, gold])
+    e = score(predictions, gold)
+    Console(stderr=True).print(f"F1 {e.f1:.3f}  precision {e.precision:.3f}  recall {e.recall:.3f}  ({e.correct} "
+                               f"correct of {e.predicted} predicted, {e.annotated} annotated, {e.videos} videos)")
+    write_json(output, e.as_dict())
+
+
+def demo(
+    folder: Path = typer.Argument(..., help="Folder to write the task into (narrations, features, index.json, "
+                                  "truth/)."),
+    coin: Path | None = typer.Option(None, "--coin", help="COIN annotation JSON to build the task from."),
+    task: str | None = typer.Option(None, "--task", help="The COIN task to take (with --coin), e.g. ChangeCarTire."),
+    videos: int = typer.Option(12, "--videos", min=2, help="Number of videos."),
+    seed: int = options.seed(),
+) -> None:
+    """A small task folder for `wsl discover-steps` (built-in car-tire structure, or a COIN task)."""
+    from wsl.progress import info
+    from wsl.steps.demo import make_demo_task
+
+    names = make_demo_task(folder, coin, task, videos, seed)
+    info(f"wrote {len(names)} narrated videos to {folder}; try: wsl discover-steps {folder} -o steps.json "
+         f"--eval {folder}/truth")
 
 
 def _table(result: dict[str, Any]) -> None:
@@ -209,3 +179,4 @@ def _plots(folder: Path, result: dict[str, Any], gold: dict | None) -> None:
 
 
 command = discover_steps
+demos = {"steps": demo}

@@ -146,10 +146,10 @@ def check_timing(narration: Narration | None = None, *, fps: float | None = None
     """
     if fps is not None:
         if not math.isfinite(fps) or fps <= 0:
-            raise BadInput(f"fps must be a positive number, got {fps}", path, param="fps")
+            raise BadInput(f"`fps` must be a positive number, got {fps}", path, param="fps")
         if fps > MAX_FPS:
             raise BadInput(f"fps {fps:g} is implausible (more than {MAX_FPS:g} frames per second): check fps "
-                           "or the feature stride", path, param="fps")
+                           "(`fps`) or the feature stride", path, param="fps")
     if duration is not None and (not math.isfinite(duration) or duration < 0):
         raise BadInput(f"duration must be non-negative seconds, got {duration}", path)
     if rows is not None and fps is not None and duration is not None:

@@ -73,11 +73,11 @@ def read_task_folder(folder: str | os.PathLike[str], features: str | os.PathLike
             meta = video_meta(index, vid)
             v_fps = meta.get("fps", fps)
             if v_fps is None:
-                raise BadInput(f"no fps for {path.name}: index.json has none; pass fps", path, param="fps")
+                raise BadInput(f"no fps for {path.name}: index.json has none; pass `fps`", path, param="fps")
             try:
                 v_fps = float(v_fps)
             except (TypeError, ValueError):
-                raise BadInput(f"fps of {vid} must be a number, got {v_fps!r}", path, param="fps") from None
+                raise BadInput(f"`fps` of {vid} must be a number, got {v_fps!r}", path, param="fps") from None
             if "duration" in meta:
                 try:
                     tv.duration = float(meta["duration"])

@@ -13,15 +13,19 @@ uniformly over the video.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator  # type: ignore[import-untyped]
 
 from wsl.errors import BadInput
 from wsl.progress import warn
 from wsl.solvers._threads import few_blas_threads
-from wsl.solvers.diffrac import DiffracCost
-from wsl.solvers.frank_wolfe import block_frank_wolfe
+from wsl.solvers.diffrac import DiffracCost, one_hot
+from wsl.solvers.frank_wolfe import block_frank_wolfe, frank_wolfe
+from wsl.solvers.prep import blocks_from_lengths, standardize
+from wsl.solvers.rounding import round_assignment
 
 Span = tuple[float, float] | None
 _INF = np.inf
@@ -119,22 +123,28 @@ def _vertex(pos: np.ndarray, n_frames: int) -> np.ndarray:
     return Z
 
 
-class StepLocalizer:
-    """Place K ordered steps in each video by DIFFRAC + Frank-Wolfe under narration constraints.
+class StepLocalizer(BaseEstimator):
+    """Place K steps in each video by DIFFRAC + block Frank-Wolfe under narration constraints.
 
-    Parameters: ``window`` seconds around a narration; ``lam`` the ridge of the DIFFRAC classifier;
-    ``at_most_once`` lets a step that is not narrated in a video be left out of it; Frank-Wolfe stops
-    after ``max_epochs`` or when its duality gap is below ``tol`` times the starting objective;
-    ``seed`` orders its block visits.
+    Parameters (stored as given, checked in :meth:`fit`): ``window`` seconds around a narration;
+    ``lam`` the ridge of the DIFFRAC classifier; ``at_most_once`` lets a step that a video does not
+    narrate be left out of it (each placement of such a step costs ``place_cost`` of :meth:`fit`);
+    Frank-Wolfe stops when its certified duality gap is at most ``tol`` times the objective (so the
+    objective is within a factor 1 + tol/(1 - tol) of the optimum) or after ``max_epochs``; ``seed``
+    orders its block visits. ``method``: "block" (block-coordinate FW, one video at a time) or
+    "pairwise" (pairwise FW over all videos: certifies small gaps in far fewer iterations, but keeps
+    its active vertices in memory).
 
     After :meth:`fit`: ``positions_`` (per video (K,) frame index, -1 when not placed), ``times_``
     ((K,) seconds, NaN), ``intervals_`` (per video, per step ``(start, end)`` seconds or None),
-    ``scores_`` (per video (T, K) classifier scores), ``result_`` (the Frank-Wolfe result) and
-    ``rounding_`` (which rounding won).
+    ``scores_`` (per video (T, K) classifier scores), ``result_`` (the Frank-Wolfe result: ``gap`` is
+    certified, ``success`` False when it stopped above tolerance), ``rounding_`` (which rounding won),
+    ``windows_`` (per video, per step frame windows).
     """
 
     def __init__(self, window: float = 10.0, lam: float = 1e-2, at_most_once: bool = True,
-                 max_epochs: int = 200, tol: float = 1e-2, seed: int = 0):
+                 max_epochs: int = 1000, tol: float = 1e-3, seed: int = 0, method: str = "block"):
+        self.method = method
         self.window = window
         self.lam = lam
         self.at_most_once = at_most_once
@@ -142,78 +152,157 @@ class StepLocalizer:
         self.tol = tol
         self.seed = seed
 
+    def _check_params(self) -> None:
+        if not self.window >= 0:
+            raise BadInput(f"window must be non-negative seconds, got {self.window}", param="window")
+        if not self.lam > 0:
+            raise BadInput(f"lam must be positive, got {self.lam}", param="lam")
+        if int(self.max_epochs) < 1:
+            raise BadInput(f"max_epochs must be at least 1, got {self.max_epochs}", param="max_epochs")
+        if self.method not in ("block", "pairwise"):
+            raise BadInput(f"`method` must be block or pairwise, got {self.method!r}", param="method")
+        if not self.tol >= 0:
+            raise BadInput(f"tol must be non-negative, got {self.tol}", param="tol")
+
     def fit(self, features: Sequence[np.ndarray], fps: float | Sequence[float], narrated: Sequence[Sequence[Span]],
-            n_steps: int, names: Sequence[str] | None = None) -> StepLocalizer:
+            names: Sequence[str] | None = None, orders: Sequence[Sequence[int]] | None = None,
+            place_cost: np.ndarray | None = None, progress: Callable[[int, float, float], None] | None = None
+            ) -> StepLocalizer:
         """``features[n]`` (T_n, d); ``narrated[n][k]`` the (start, end) seconds step k is narrated in
-        video n, or None."""
+        video n, or None (K = len(narrated[n])). ``orders[n]``: the order of the steps in video n
+        (default: 0..K-1 everywhere). ``place_cost`` (V, K): a cost added to the objective for
+        placing step k in video n (the "not in this video" option costs 0); used with
+        ``at_most_once`` for the steps a video does not narrate. ``progress(epoch, f, gap)`` is
+        called after every epoch."""
+        for attr in ("positions_", "times_", "intervals_", "scores_", "result_", "rounding_", "windows_"):
+            self.__dict__.pop(attr, None)
+        self._check_params()
         V = len(features)
         if V == 0:
-            raise BadInput("no videos with features to localise steps in")
+            raise BadInput("no videos with features to localise steps in", param="features")
         if len(narrated) != V:
             raise ValueError(f"{len(narrated)} narration lists for {V} videos")
-        fps_list = [float(fps)] * V if np.isscalar(fps) else [float(f) for f in fps]  # type: ignore[arg-type]
+        fps_list = [float(fps)] * V if isinstance(fps, (int, float)) else [float(f) for f in fps]
         names = list(names) if names is not None else [f"#{n}" for n in range(V)]
-        K = int(n_steps)
+        K = len(narrated[0])
+        order_list = [list(range(K))] * V if orders is None else [list(o) for o in orders]
+        for n, o in enumerate(order_list):
+            if sorted(o) != list(range(K)):
+                raise ValueError(f"video {names[n]}: the order {o} is not a permutation of the {K} steps")
         lengths = [int(f.shape[0]) for f in features]
-        X = np.concatenate([np.asarray(f, dtype=np.float64) for f in features])
-        X = (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-8)  # one scale for every dimension
-        bounds = np.concatenate([[0], np.cumsum(lengths)])
-        blocks = [slice(int(bounds[n]), int(bounds[n + 1])) for n in range(V)]
+        X, _, _ = standardize(np.concatenate([np.asarray(f, dtype=np.float64) for f in features]))
+        blocks = blocks_from_lengths(lengths)
+        linear = None
+        if place_cost is not None:
+            pc = np.asarray(place_cost, dtype=np.float64)
+            if pc.shape != (V, K):
+                raise ValueError(f"place_cost must be ({V}, {K}), got {pc.shape}")
+            linear = np.repeat(pc, lengths, axis=0)
         windows = []
         for n in range(V):
             if len(narrated[n]) != K:
                 raise ValueError(f"video {names[n]}: {len(narrated[n])} narration spans for {K} steps")
             w = narration_windows(narrated[n], lengths[n], fps_list[n], self.window)
             try:  # an ordered placement must exist; text-stage times are ordered, user input may not be
-                narration_lmo(np.zeros((lengths[n], K)), w, self.at_most_once, name=names[n])
+                _ordered_lmo(np.zeros((lengths[n], K)), w, order_list[n], self.at_most_once, names[n])
             except BadInput as e:
                 warn(f"{e}; ignoring this video's narration windows")
                 w = [None] * K
             if lengths[n] < K and not self.at_most_once:
                 raise BadInput(f"video {names[n]}: {K} steps must be placed but it has only {lengths[n]} frames")
             windows.append(w)
-        self.windows_ = windows
 
         def lmo(i: int, g: np.ndarray) -> np.ndarray:
-            return _vertex(narration_lmo(g, windows[i], self.at_most_once, name=names[i]), lengths[i])
+            return _vertex(_ordered_lmo(g, windows[i], order_list[i], self.at_most_once, names[i]), lengths[i])
 
         # start at the vertex nearest the narrations (steps at their narration, the rest spread out)
-        x0 = np.concatenate([lmo(n, -self._prior(lengths[n], fps_list[n], narrated[n], K)) for n in range(V)])
+        x0 = np.concatenate([lmo(n, -self._prior(lengths[n], fps_list[n], narrated[n], order_list[n]))
+                             for n in range(V)])
+        callback = None
+        if progress is not None:
+            def callback(r: Any) -> None:
+                progress(int(r.nit), float(r.fun), float(r.gap))
         with few_blas_threads(X.shape[1]):
-            cost = DiffracCost(X, lam=self.lam, blocks=blocks)
-            # f* is near 0 (a good clustering fits almost exactly), so a gap relative to f never closes:
-            # stop when the gap, which bounds f - f*, is below tol times the objective at the start
-            res = block_frank_wolfe(cost, lmo, x0, max_epochs=self.max_epochs, atol=self.tol * cost(x0), rtol=0.0,
-                                    seed=self.seed)
-            Z = res.x
-            scores = cost.scores(Z)
-            best = None
-            for how, G in (("nearest", -Z), ("classifier", -scores)):
-                pos = [narration_lmo(G[blocks[n]], windows[n], self.at_most_once, name=names[n]) for n in range(V)]
-                Y = np.concatenate([_vertex(p, lengths[n]) for n, p in enumerate(pos)])
-                f = cost(Y)
-                if best is None or f < best[0]:
-                    best = (f, how, pos, Y)
-            assert best is not None
-            _, self.rounding_, self.positions_, Y = best
-            self.scores_ = [cost.scores(Y)[b] for b in blocks]
+            cost = DiffracCost(X, lam=self.lam, blocks=blocks, linear=linear)
+            if self.method == "pairwise":  # one vertex per iteration over all videos, away steps
+                def full_lmo(g: np.ndarray) -> np.ndarray:
+                    return np.concatenate([lmo(n, g[b]) for n, b in enumerate(blocks)])
+
+                res = frank_wolfe(cost.f_grad, full_lmo, x0, max_iter=int(self.max_epochs), atol=0.0,
+                                  rtol=float(self.tol), step="exact", curvature=cost.curvature, pairwise=True,
+                                  callback=callback)
+            else:
+                res = block_frank_wolfe(cost, lmo, x0, max_epochs=int(self.max_epochs), atol=0.0,
+                                        rtol=float(self.tol), seed=self.seed, callback=callback)
+            if not res.success:
+                warn(f"the narration problem stopped after {res.nit} epochs with certified gap {res.gap:.2e} "
+                     f"({res.gap / max(abs(res.fun), 1e-300):.1e} of the objective, above tol {self.tol:g}); "
+                     "raise max_epochs to go on")
+
+            def labels_of(G: np.ndarray) -> np.ndarray:  # vertex labels with column K = "no step here"
+                out = np.full(G.shape[0], K, dtype=np.int64)
+                rel = G[:, :K] - G[:, K:]
+                for n, b in enumerate(blocks):
+                    pos = _ordered_lmo(rel[b], windows[n], order_list[n], self.at_most_once, names[n])
+                    placed = pos >= 0
+                    out[b.start + pos[placed]] = np.flatnonzero(placed)
+                return out
+
+            labels, self.rounding_, _ = round_assignment(_with_rest(res.x), _RestColumn(cost), labels_of)  # type: ignore[arg-type]
+            Y = one_hot(labels, K + 1)[:, :K]
+            scores = cost.scores(Y)
         self.result_ = res
+        self.windows_ = windows
+        self.positions_ = [np.array([int(np.flatnonzero(Y[b, k])[0]) if Y[b, k].any() else -1 for k in range(K)])
+                           for b in blocks]
+        self.scores_ = [scores[b] for b in blocks]
         self.times_ = [np.where(p >= 0, p / fps_list[n], np.nan) for n, p in enumerate(self.positions_)]
         self.intervals_ = [_intervals(p, s, fps_list[n]) for n, (p, s) in enumerate(zip(self.positions_,
                                                                                          self.scores_, strict=True))]
         return self
 
     @staticmethod
-    def _prior(n_frames: int, fps: float, narrated: Sequence[Span], K: int) -> np.ndarray:
+    def _prior(n_frames: int, fps: float, narrated: Sequence[Span], order: Sequence[int]) -> np.ndarray:
         """(T, K) closeness of each frame to where a step is expected: its narration, else its share of
-        the video (step k of K around (k + 1/2) / K)."""
+        the video in this video's order (the j-th of K around (j + 1/2) / K)."""
+        K = len(order)
+        where = {k: j for j, k in enumerate(order)}
         t = np.arange(n_frames) / fps
         P = np.empty((n_frames, K))
         for k in range(K):
             span = narrated[k]
-            centre = (span[0] + span[1]) / 2 if span is not None else (k + 0.5) / K * n_frames / fps
+            centre = (span[0] + span[1]) / 2 if span is not None else (where[k] + 0.5) / K * n_frames / fps
             P[:, k] = -np.abs(t - centre)
         return P - P.min() + 1.0  # positive: the at-most-once oracle places every step
+
+
+def _ordered_lmo(cost: np.ndarray, windows: Sequence[tuple[int, int] | None], order: Sequence[int],
+                 at_most_once: bool, name: str) -> np.ndarray:
+    """:func:`narration_lmo` with the steps in this video's own order; positions indexed by step."""
+    order = list(order)
+    pos = narration_lmo(cost[:, order], [windows[k] for k in order], at_most_once, name=name)
+    out = np.empty_like(pos)
+    out[order] = pos
+    return out
+
+
+def _with_rest(Z: np.ndarray) -> np.ndarray:
+    """Z with a last column for "no step at this frame" (1 - the row's sum), so that every vertex row
+    is one-hot and :func:`wsl.solvers.rounding.round_assignment` applies."""
+    return np.hstack([Z, 1.0 - Z.sum(axis=1, keepdims=True)])
+
+
+class _RestColumn:
+    """The DIFFRAC cost seen through :func:`_with_rest`: the last column is dropped."""
+
+    def __init__(self, cost: DiffracCost):
+        self.cost = cost
+
+    def __call__(self, Z: np.ndarray) -> float:
+        return self.cost(Z[:, :-1])
+
+    def scores(self, Z: np.ndarray) -> np.ndarray:
+        return _with_rest(self.cost.scores(Z[:, :-1]))
 
 
 def _intervals(pos: np.ndarray, scores: np.ndarray, fps: float) -> list[tuple[float, float] | None]:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from wsl.data.segments import ActionVideo
+from wsl.data.segments import ActionVideo, Segment
 
 Span = tuple[float, float] | None
 SPOKEN = 3.0  # seconds one narrated sentence lasts
@@ -63,9 +63,12 @@ def _longest_ordered(times: list[tuple[int, float]]) -> set[int]:
 
 
 def narrate(video: ActionVideo, steps: Sequence[str], rng: np.random.Generator, p_narrate: float = 0.7,
-            p_false: float = 0.1, lag: float = 8.0) -> list[Span]:
-    """Per step, the (start, end) seconds at which it is narrated in ``video``, or None."""
-    first = {}
+            p_false: float = 0.1, lag: float = 8.0, ordered: bool = True) -> list[Span]:
+    """Per step, the (start, end) seconds at which it is narrated in ``video``, or None.
+
+    ``ordered`` keeps only the longest run of narrations in the canonical step order (a text stage
+    that forces one order on every video); ``ordered=False`` keeps every narration."""
+    first: dict[str, Segment] = {}
     for s in video.segments:
         first.setdefault(s.label, s)
     out: list[Span] = []
@@ -89,5 +92,7 @@ def narrate(video: ActionVideo, steps: Sequence[str], rng: np.random.Generator, 
             continue
         t = float(min(max(t, 0.0), max(video.duration - SPOKEN, 0.0)))
         out.append((t, min(t + SPOKEN, video.duration)))
+    if not ordered:
+        return out
     keep = _longest_ordered([(k, s[0]) for k, s in enumerate(out) if s is not None])
     return [s if k in keep else None for k, s in enumerate(out)]

@@ -1,8 +1,13 @@
-"""Narrations -> timed verb-object relations: stage 1a of `wsl discover-steps` (Alayrac et al. 2016).
+"""Timed verb-object relations from narration (spaCy): the one extractor of the project.
 
-A narration is a list of timed text cues, read from ``.srt``/``.vtt`` (:mod:`wsl.text.subtitles`), a
-HowTo100M caption CSV (``start,end,text``) or JSON. spaCy's dependency parse gives the direct-object
-relations ("loosen nut", "jack up car") with the time of their cue. YouTube's rolling ASR captions
+Used by `wsl discover-steps` (Alayrac et al. 2016, stage 1) and general enough for weak labels of
+`align`: any sequence of timed texts (start, end, text, line) gives its direct-object relations
+("loosen nut", "jack up car") with their times and source lines. Each relation carries two flags read
+from the dependency parse: ``negated`` (a ``neg`` child of the verb or of a verb it depends on:
+"don't add sugar", "I never peel them") and ``hypothetical`` (a modal auxiliary
+"could/might/can/may/should/would", or a clause contrasted with the speaker's own "but I don't":
+"some people add sugar but I don't"). Such a sentence does not say the step is done; callers drop
+them (``done`` is False). YouTube's rolling ASR captions
 repeat the previous cue's words at the start of each cue; only a cue's new words yield relations, so
 one spoken phrase is not counted twice, while the repeated words still give the parser context.
 """
@@ -79,7 +84,8 @@ class Narrated(Protocol):
 @dataclass(frozen=True)
 class Relation:
     """A direct-object relation: ``verb`` (lemma, with particle), ``obj`` (head noun lemma), the
-    ``phrase`` as said (with one noun modifier), its cue's times and source line."""
+    ``phrase`` as said (with one noun modifier), its cue's times and source line, and whether the
+    sentence negates it or only says it could be done."""
 
     verb: str
     obj: str
@@ -87,10 +93,50 @@ class Relation:
     start: float
     end: float
     line: int | None = None
+    negated: bool = False
+    hypothetical: bool = False
 
     @property
     def key(self) -> str:
         return f"{self.verb} {self.obj}"
+
+    @property
+    def done(self) -> bool:
+        """Whether the sentence says the step is done (neither negated nor hypothetical)."""
+        return not (self.negated or self.hypothetical)
+
+
+# Modal auxiliaries that make a sentence say a step may be done, not that it is.
+MODALS = frozenset("could might can may should would".split())
+# Subjects of a contrasted clause that speak of others' habits ("some people add sugar but I don't").
+OTHERS = frozenset("people some others folks you".split())
+
+
+def _chain(tok: Any) -> list[Any]:
+    """The verb and the verbs it is conjoined to or governed by (xcomp/conj), up to its clause head."""
+    out = [tok]
+    while tok.dep_ in ("conj", "xcomp", "ccomp") and tok.head is not tok:
+        tok = tok.head
+        out.append(tok)
+    return out
+
+
+def negation_and_modality(verb: Any) -> tuple[bool, bool]:
+    """(negated, hypothetical) of a verb token from its dependency parse."""
+    chain = _chain(verb)
+    negated = any(c.dep_ == "neg" for v in chain for c in v.children)
+    modal = any(c.dep_ == "aux" and c.lower_ in MODALS for v in chain for c in v.children)
+    # "some people add sugar but I don't": a clause conjoined with "but" whose other half is negated
+    contrast = False
+    for v in chain:
+        for c in list(v.children) + ([v.head] if v.dep_ == "conj" else []):
+            if c is v:
+                continue
+            if c.pos_ in ("VERB", "AUX") and any(g.dep_ == "neg" for g in c.children) and any(
+                    g.lower_ == "but" for g in (list(v.children) + list(c.children))):
+                contrast = True
+    subj_others = any(c.dep_ == "nsubj" and c.lower_ in OTHERS for v in chain for c in v.children)
+    return negated, modal or (contrast and not negated) or (contrast and subj_others)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,7 +194,8 @@ def _objects(verb: Any) -> tuple[str | None, list[Any]]:
 
 def relations_in_doc(doc: Any, start: float, end: float, line: int | None, first_char: int = 0,
                      merge_synonyms: bool = True) -> list[Relation]:
-    """Direct-object relations of one parsed cue whose verb starts at or after ``first_char``."""
+    """Direct-object relations of one parsed cue whose verb starts at or after ``first_char``, each
+    with its negation and modality flags."""
     out = []
     for tok in doc:
         # a verb by its fine tag too: in stop-word-stripped ASR the coarse tag alone lets nouns through
@@ -180,13 +227,15 @@ def relations_in_doc(doc: Any, start: float, end: float, line: int | None, first
             mods = [c.lemma_.lower() for c in o.children if c.dep_ == "compound" and c.i == o.i - 1
                     and c.pos_ in ("NOUN", "PROPN") and _good_word(c.lemma_)]
             phrase = " ".join([verb, *mods, obj])
-            out.append(Relation(verb, obj, phrase, start, end, line))
+            negated, hypothetical = negation_and_modality(tok)
+            out.append(Relation(verb, obj, phrase, start, end, line, negated, hypothetical))
     return out
 
 
 def extract_relations(narrations: Iterable[Narrated], merge_synonyms: bool = True,
                       batch_size: int = 256) -> list[list[Relation]]:
-    """Time-ordered relations of each narration (spaCy; the model is loaded once)."""
+    """Time-ordered relations of each narration (spaCy; the model is loaded once), negated and
+    hypothetical ones included and flagged (filter on ``Relation.done``)."""
     from wsl.text.nlp import load_english
 
     nlp = load_english(("ner",))
@@ -208,59 +257,3 @@ def extract_relations(narrations: Iterable[Narrated], merge_synonyms: bool = Tru
     for rels in out:
         rels.sort(key=lambda r: (r.start, r.end))
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Stage 1 end to end: relations -> aligned template -> K steps
-# ---------------------------------------------------------------------------------------------
-@dataclass
-class TextSteps:
-    """The steps the narrations agree on, in order, and where each video narrates them.
-
-    ``steps[k]``: key ("verb object"), label (the most common phrase), support (videos), phrases
-    (phrase -> count). ``narrated[n][k]``: the relation of video n aligned to step k, or None.
-    ``support_curve``: every template slot's support, best first (what K was chosen from).
-    """
-
-    steps: list[dict[str, Any]]
-    narrated: list[list[Relation | None]]
-    relations: list[list[Relation]]
-    support_curve: list[int]
-    k_from: str
-
-
-def discover_text_steps(relations: Sequence[Sequence[Relation]], n_steps: int | None = None, max_slots: int = 20,
-                        min_support: int = 2) -> TextSteps:
-    """Align the videos' relation sequences (:mod:`wsl.text.msa`) and keep the K best-supported slots.
-
-    K is ``n_steps`` when given, else the knee of the support curve.
-    """
-    from collections import Counter
-
-    from wsl.text.msa import choose_k, fit_template, keep_best
-
-    vocab: dict[str, int] = {}
-    seqs = [[vocab.setdefault(r.key, len(vocab)) for r in rels] for rels in relations]
-    n_slots = max(max_slots, n_steps or 0)
-    template = fit_template(seqs, max(len(vocab), 1), max_slots=n_slots, min_support=min_support)
-    curve = sorted((int(s) for s in template.support), reverse=True)
-    if n_steps is not None:
-        k, k_from = min(n_steps, len(template)), "--steps"
-    else:
-        k, k_from = choose_k(template.support, min_support), "support curve"
-    slots = keep_best(template, k)
-    keys = {i: key for key, i in vocab.items()}
-    steps: list[dict[str, Any]] = []
-    narrated: list[list[Relation | None]] = [[] for _ in relations]
-    for j in slots:
-        phrases: Counter[str] = Counter()
-        for n, rels in enumerate(relations):
-            i = int(template.alignments[n][j])
-            r = rels[i] if i >= 0 else None
-            narrated[n].append(r)
-            if r is not None:
-                phrases[r.phrase] += 1
-        key = keys[int(template.labels[j])]
-        label = phrases.most_common(1)[0][0] if phrases else key
-        steps.append({"key": key, "label": label, "support": int(template.support[j]), "phrases": dict(phrases)})
-    return TextSteps(steps, narrated, [list(r) for r in relations], curve, k_from)

