@@ -46,7 +46,7 @@ def output_format(path: str, fmt: str | None) -> str:
     if not found:
         ext = Path(str(path)).suffix or "(none)"
         raise BadInput(f"cannot tell the output format from the extension {ext}: name the output "
-                       f".json, .jsonl, .csv, .srt, .vtt or .ass, or give fmt", param="fmt")
+                       f".json, .jsonl, .csv, .srt, .vtt or .ass, or give `fmt`", param="fmt")
     return found
 
 

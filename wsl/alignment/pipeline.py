@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from wsl.alignment.gaps import TurnSlot, fill_gaps, turn_slots
 from wsl.alignment.options import AlignOptions
 from wsl.alignment.spans import BlockSpan, SubToken, block_span, interpolate, trim_edges
 from wsl.alignment.speakers import cue_speakers
@@ -223,6 +224,15 @@ def align_parsed(screenplay: Screenplay, subs: SubtitleFile, options: AlignOptio
         for moved in reordered:
             trimmed += trim_edges(a_to_b, b_to_a, *tk.blocks[moved], tk.subs, opt.spans.edge_gap_s)
 
+    placed: dict[int, TurnSlot] = {}
+    slots = turn_slots(subs, tk.cleaned, tk.subs)
+    if opt.gap_fill and not opt.draft:
+        # Moved scenes are out of the script's order: neither neighbours nor candidates.
+        in_order = {e: r for e, r in tk.blocks.items() if e not in reordered}
+        kept = {e for e, (lo, hi) in in_order.items() if keep(lo, hi)}
+        placed = fill_gaps(in_order, kept, tk.a_words, tk.b_words, a_to_b, b_to_a, slots,
+                           opt.spans.max_unheard_words)
+
     records: list[dict[str, Any]] = []
     spans: dict[int, BlockSpan] = {}
     prev_end = 0.0
@@ -234,21 +244,30 @@ def align_parsed(screenplay: Screenplay, subs: SubtitleFile, options: AlignOptio
         lo, hi = tk.blocks[e_idx]
         matched = int((a_to_b[lo:hi] >= 0).sum())
         rec.update(confidence=round(matched / max(1, hi - lo), 3), matched_words=matched, words=hi - lo)
-        if not matched or not keep(lo, hi):
+        slot = placed.get(e_idx)
+        if slot is None and (not matched or not keep(lo, hi)):
             continue
-        span = block_span(a_to_b, b_to_a, lo, hi, tk.subs, subs, prev_end, opt.spans)
+        if slot is not None and not matched:  # a turn with no words left: the turn's own time
+            cue = subs.cues[slot.cue]
+            span = BlockSpan(slot.lo, slot.lo - 1, slot.t0, slot.t1, cue.start, cue.end)
+        else:
+            span = block_span(a_to_b, b_to_a, lo, hi, tk.subs, subs, prev_end, opt.spans)
         spans[e_idx] = span
         prev_end = span.end
         rec.update(start=round(span.start, 3), end=round(span.end, 3), cue_start=round(span.cue_start, 3),
                    cue_end=round(span.cue_end, 3), aligned=True,
                    cues=sorted({subs.cues[tk.subs[j].cue].index for j in range(span.first, span.last + 1)}))
+        if slot is not None:
+            rec["cues"] = sorted(set(rec["cues"]) | {subs.cues[slot.cue].index})
+            rec["by_order"] = True
         if e_idx in reordered:
             rec["reordered"] = True
     interpolate(records, max((c.end for c in subs.cues), default=0.0))
 
     cast = screenplay.cast
+    by_order = {(s.cue, s.turn): ch for e, s in placed.items() if (ch := els[e].character)}
     cues = cue_speakers(els, subs, tk.cleaned, tk.subs, tk.a_block, b_to_a, spans, cast, opt.speakers,
-                        opt.min_speaker_confidence)
+                        opt.min_speaker_confidence, by_order)
     attributed = sum(1 for c in cues if c["speakers"])
     skipped = _skipped_cue_rows(subs)
     if skipped:  # back in file order, so exports write them where they were
@@ -268,7 +287,8 @@ def align_parsed(screenplay: Screenplay, subs: SubtitleFile, options: AlignOptio
         "share_cues_attributed": round(attributed / max(1, n_cues), 4),
         "words": {"screenplay": len(tk.a_words), "subtitles": len(tk.b_words), "matched": int(len(wa.pairs)),
                   "share_in_runs": verdict.share_in_runs, "runs_of_6": verdict.long_runs,
-                  "edge_matches_trimmed": trimmed, "anchors": wa.anchors, "dp_cells": wa.cells},
+                  "edge_matches_trimmed": trimmed, "placed_by_order": len(placed), "anchors": wa.anchors,
+                  "dp_cells": wa.cells},
         "skipped_cues": [{"line": ln, "reason": why} for ln, why in subs.skipped],
         "min_confidence": opt.min_confidence, "min_speaker_confidence": opt.min_speaker_confidence,
         "cast": cast,

@@ -37,7 +37,7 @@ class _Evidence:
         self.votes: dict[Key, Counter[str]] = defaultdict(Counter)
         for j, i in enumerate(b_to_a.tolist()):
             if i >= 0 and a_block[i] in spans and els[a_block[i]].character:
-                self.votes[(tokens[j].cue, tokens[j].turn)][els[a_block[i]].character] += 1  # type: ignore[index]
+                self.votes[(tokens[j].cue, tokens[j].turn)][els[a_block[i]].character] += 1
         self.inside: dict[Key, str] = {}
         for e_idx, span in spans.items():
             ch = els[e_idx].character
@@ -47,8 +47,8 @@ class _Evidence:
         self.n_words: Counter[Key] = Counter((t.cue, t.turn) for t in tokens)
 
 
-def _first_pass(turns: list[list[Turn]], ev: _Evidence, cast: set[str], rules: SpeakerRules
-                ) -> tuple[list[Key], dict[Key, Who]]:
+def _first_pass(turns: list[list[Turn]], ev: _Evidence, cast: set[str], rules: SpeakerRules,
+                by_order: dict[Key, str]) -> tuple[list[Key], dict[Key, Who]]:
     keys: list[Key] = []
     who: dict[Key, Who] = {}
     for c, cue_turns in enumerate(turns):
@@ -62,6 +62,8 @@ def _first_pass(turns: list[list[Turn]], ev: _Evidence, cast: set[str], rules: S
             elif v:
                 name, n = v.most_common(1)[0]
                 who[key] = (name, n / max(1, ev.n_words[key]), "words")
+            elif key in by_order:
+                who[key] = (by_order[key], rules.by_order, "order")
             elif key in ev.inside:
                 who[key] = (ev.inside[key], rules.inside, "inside")
     return keys, who
@@ -120,12 +122,14 @@ def _cue_row(cue_index: int, c: int, text: str, turns: list[Turn], who: dict[Key
 
 def cue_speakers(els: list[Element], subs: SubtitleFile, cleaned: list[tuple[str, list[Turn]]],
                  tokens: list[SubToken], a_block: list[int], b_to_a: np.ndarray, spans: dict[int, BlockSpan],
-                 cast: list[str], rules: SpeakerRules, min_confidence: float = 0.0) -> list[dict[str, Any]]:
+                 cast: list[str], rules: SpeakerRules, min_confidence: float = 0.0,
+                 by_order: dict[Key, str] | None = None) -> list[dict[str, Any]]:
     """One record per cue: index, times, cleaned text, speakers in order, per-turn speakers with
-    confidence and evidence, the cue's source line and its raw text (for the SRT/VTT exports)."""
+    confidence and evidence, the cue's source line and its raw text (for the SRT/VTT exports).
+    ``by_order``: turns holding a block placed by the script's turn order (`gaps`) -> its character."""
     ev = _Evidence(els, tokens, a_block, b_to_a, spans)
     turns = [t for _, t in cleaned]
-    keys, who = _first_pass(turns, ev, set(cast), rules)
+    keys, who = _first_pass(turns, ev, set(cast), rules, by_order or {})
     _fill(keys, who, turns, ev, subs, rules)
     out = []
     for c, cue in enumerate(subs.cues):

@@ -59,5 +59,5 @@ def refuse(v: Verdict, draft: bool, script: str | None, subs: str | None) -> Non
     if v.kind == "draft" and not draft:
         raise BadInput(
             f"the screenplay looks like an early draft of this film: only {v.surviving:.1%} of its dialogue "
-            f"survives ({v.long_runs} runs of 6+ words); align with draft=True to keep what survives{where}",
+            f"survives ({v.long_runs} runs of 6+ words); run with `draft` to align what survives{where}",
             param="draft")

@@ -65,7 +65,7 @@ def load_rules(path: str | os.PathLike[str]) -> list[ActionRule]:
         if Path(path).suffix.lower() == ".json":
             data = json.loads(text)
         else:
-            import yaml  # type: ignore[import-untyped]
+            import yaml
 
             data = yaml.safe_load(text)
     except json.JSONDecodeError as e:

@@ -23,13 +23,6 @@ Format = Literal["json", "jsonl", "csv", "srt", "vtt", "ass"]
 ScriptFormat = Literal["auto", "text", "inline", "fountain", "fdx", "pdf", "html"]
 
 
-def _draft_hint(e: BadInput) -> BadInput:
-    """The library suggests ``draft=True``; the shell user reads the flag."""
-    if e.param == "draft":
-        return BadInput(e.message.replace("align with draft=True", "run with --draft"), e.path, e.line)
-    return e
-
-
 def command(
     script: Path | None = typer.Argument(None, help="Screenplay: .txt (screenplay or NAME: text transcript), "
                                                     ".fountain, .fdx, .pdf or .html.", show_default=False),
@@ -85,10 +78,8 @@ def command(
 
     out_fmt = output_format(output, fmt)
     refuse_overwriting_inputs([output], [script, subs, *([actions] if actions else [])])
-    try:
-        result = align(script, subs, opt, script_format=sformat, labels=labels, actions=actions)
-    except BadInput as e:
-        raise _draft_hint(e) from None
+    # A draft refusal names `draft`; the CLI's error handler shows it as --draft.
+    result = align(script, subs, opt, script_format=sformat, labels=labels, actions=actions)
     for skipped in result.summary["skipped_cues"]:
         warn(f"{subs}:{skipped['line']}: skipped a broken cue ({skipped['reason']}); kept in subtitle exports")
     write_text(output, render(result, out_fmt, export))
