@@ -73,7 +73,7 @@ def test_mismatched_weights_are_named(tmp_path) -> None:
 
 def test_pickled_objects_are_refused(tmp_path) -> None:
     torch.save({"model": make_trunk("tiny")}, tmp_path / "pickled.pt")  # a whole module, not a state dict
-    with pytest.raises(BadInput, match="cannot read weights"):
+    with pytest.raises(BadInput, match="refused to load these weights"):
         load_weights(make_trunk("tiny"), tmp_path / "pickled.pt")
     with pytest.raises(BadInput, match="no such weights"):
         load_weights(make_trunk("tiny"), tmp_path / "none.pt")

@@ -58,7 +58,7 @@ def videos(tmp_path):
 
 def test_extract_command_writes_features_and_index(run_cli, videos, tmp_path) -> None:
     out = tmp_path / "feats"
-    code, _, err = run_cli("features", "extract", videos, "-o", out, "--fps", "2")
+    code, _, err = run_cli("features", "extract", videos, "-o", out, "--fps", "2", "--backbone", "classic")
     assert code == 0, err
     right = read_features(out / "right.npy")
     left = read_features(out / "left.npy")
@@ -70,13 +70,13 @@ def test_extract_command_writes_features_and_index(run_cli, videos, tmp_path) ->
 
 def test_extract_jobs_and_skip_existing(run_cli, videos, tmp_path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
-    assert run_cli("features", "extract", videos, "-o", one)[0] == 0
-    assert run_cli("--quiet", "features", "extract", videos, "-o", two, "--jobs", "2")[0] == 0
+    assert run_cli("features", "extract", videos, "-o", one, "--backbone", "classic")[0] == 0
+    assert run_cli("--quiet", "features", "extract", videos, "-o", two, "--jobs", "2", "--backbone", "classic")[0] == 0
     for name in ("right", "left"):
         np.testing.assert_array_equal(read_features(one / f"{name}.npy"), read_features(two / f"{name}.npy"))
     before = (one / "right.npy").stat().st_mtime_ns
     (one / "left.npy").unlink()
-    code, _, err = run_cli("features", "extract", videos, "-o", one, "--skip-existing")
+    code, _, err = run_cli("features", "extract", videos, "-o", one, "--skip-existing", "--backbone", "classic")
     assert code == 0 and "skipping 1" in err
     assert (one / "right.npy").stat().st_mtime_ns == before and (one / "left.npy").exists()
 
@@ -91,18 +91,18 @@ def test_extract_clip_backbone(run_cli, videos, tmp_path) -> None:
 def test_extract_bad_inputs(run_cli, tmp_path) -> None:
     bad = tmp_path / "bad.mp4"
     bad.write_text("not a video")
-    code, _, err = run_cli("features", "extract", bad, "-o", tmp_path / "o")
+    code, _, err = run_cli("features", "extract", bad, "-o", tmp_path / "o", "--backbone", "classic")
     assert code == 2 and err.startswith(f"error: {bad}: cannot open as a video")
     code, _, err = run_cli("features", "extract", tmp_path / "none.mp4", "-o", tmp_path / "o")
     assert code == 2 and "no such file" in err
     code, _, err = run_cli("features", "extract", bad, "-o", tmp_path / "o", "--backbone", "resnet")
-    assert code == 2 and "unknown backbone" in err
+    assert code == 2 and "resnet" in err
     assert not (tmp_path / "o" / "bad.npy").exists()
 
 
 def test_info_command(run_cli, videos, tmp_path) -> None:
     out = tmp_path / "feats"
-    run_cli("features", "extract", videos, "-o", out)
+    run_cli("features", "extract", videos, "-o", out, "--backbone", "classic")
     code, stdout, _ = run_cli("features", "info", out)
     assert code == 0
     rows = dict(line.split("\t")[:2] for line in stdout.strip().splitlines())
@@ -110,8 +110,67 @@ def test_info_command(run_cli, videos, tmp_path) -> None:
 
 
 def test_real_clip_extract(run_cli, shared_data, tmp_path) -> None:
-    code, _, err = run_cli("features", "extract", shared_data / "hollywood2-clip", "-o", tmp_path, "--fps", "2")
+    code, _, err = run_cli("features", "extract", shared_data / "hollywood2-clip", "-o", tmp_path, "--fps", "2",
+                           "--backbone", "classic")
     assert code == 0, err
     feats = read_features(next(tmp_path.glob("*.npy")))
     assert feats.shape == (17, classic.DIM)
     assert np.all(feats.std(axis=0)[classic.BLOCKS["hog"]:].sum() > 0)  # frames differ in colour/motion
+
+
+def test_default_lite0_backbone_gives_1280d_vectors_and_frame_times(run_cli, videos, tmp_path) -> None:
+    pytest.importorskip("efficientnet_lite_pytorch")
+    out = tmp_path / "lite"
+    code, _, err = run_cli("features", "extract", videos / "left.mp4", "-o", out, "--fps", "2", "--spatial")
+    assert code == 0, err
+    feats = read_features(out / "left.npy")
+    assert feats.shape == (4, 1280) and np.all(feats >= 0)  # ReLU6 features, averaged
+    meta = json.loads((out / "index.json").read_text())["left"]
+    assert meta["backbone"] == "lite0" and meta["times"] == [0.0, 0.5, 1.0, 1.5] and meta["duration"] == 2.0
+    assert np.load(out / "left.maps.npy").shape == (4, 1280, 7, 7)  # 96 px frames seen at 224 px: 7 x 7 cells
+
+
+def test_extract_shards_split_a_folder(run_cli, videos, tmp_path) -> None:
+    for k in (1, 2):
+        code, _, err = run_cli("features", "extract", videos, "-o", tmp_path / "o", "--shard", f"{k}/2",
+                               "--backbone", "classic")
+        assert code == 0, err
+    index = json.loads((tmp_path / "o" / "index.json").read_text())
+    assert sorted(index) == ["left", "right"]
+
+
+def test_extract_refuses_output_onto_an_input_and_names_an_empty_folder(run_cli, videos, tmp_path) -> None:
+    video = videos / "left.mp4"
+    before = video.read_bytes()
+    code, _, err = run_cli("features", "extract", video, "-o", video, "--backbone", "classic")
+    assert code == 2 and "is also an input" in err and video.read_bytes() == before
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run_cli("features", "extract", empty, "-o", tmp_path / "o")
+    assert code == 2 and err.startswith(f"error: {empty}: no video files")
+
+
+def test_truncated_video_keeps_what_decodes_and_records_the_real_span(run_cli, tmp_path, caplog) -> None:
+    path = tmp_path / "long.mp4"
+    write_video(path, _moving_square(+1, n=100), fps=10)  # 10 s
+    data = path.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    code, _, err = run_cli("features", "extract", cut, "-o", tmp_path / "o", "--backbone", "classic")
+    if code == 2:  # the container's index lies past the cut: refused with one line is acceptable too
+        assert err.count("\n") == 1 and str(cut) in err
+        return
+    assert code == 0, err
+    meta = json.loads((tmp_path / "o" / "index.json").read_text())["cut"]
+    assert meta["frames"] == len(meta["times"]) and meta["duration"] < 9.0
+    assert meta.get("truncated") and "decoded" in err
+
+
+def test_index_with_a_non_numeric_fps_is_one_line(run_cli, videos, tmp_path) -> None:
+    out = tmp_path / "feats"
+    run_cli("features", "extract", videos, "-o", out, "--backbone", "classic")
+    index = json.loads((out / "index.json").read_text())
+    index["left"]["fps"] = "two"
+    (out / "index.json").write_text(json.dumps(index))
+    code, _, err = run_cli("features", "info", out)
+    assert code == 2 and err == f"error: {out / 'index.json'}: left: fps must be a positive number, got 'two'\n"

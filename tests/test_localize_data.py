@@ -14,12 +14,12 @@ from wsl.data.tagged import (
     TaggedImage,
     check_labels,
     read_class_list,
-    read_tagged,
     read_tags_csv,
     resolve_classes,
     split_unlabelled,
     write_tags_csv,
 )
+from wsl.data.tagsets import read_tagged
 from wsl.data.voc import VOC_CLASSES, read_voc
 from wsl.errors import BadInput
 

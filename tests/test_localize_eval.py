@@ -87,6 +87,9 @@ def test_report_and_table() -> None:
     points = [{"cat": (5, 5), "dog": (90, 90)}, {"cat": (5, 5), "dog": (40, 40)}]
     report = localization_report(scores, targets, points, boxes, classes, tolerance=18)
     assert report["mAP"] == 1.0 and report["pointing"] == 0.5 and report["pointing_pairs"] == 2
-    assert report["per_class"]["dog"] == {"ap": 1.0, "pointing": 0.0, "positives": 1, "pointing_pairs": 1}
+    assert report["per_class"]["dog"] == {"ap": 1.0, "pointing": 0.0, "pointing_inside": 0.0, "positives": 1,
+                                          "pointing_pairs": 1}
+    # Inside the box, no tolerance: the cat's point (5, 5) is inside its box, the dog's are not.
+    assert report["pointing_inside"] == 0.5 and report["pointing_inside_all_pairs"] == 0.5
     table = format_report(report)
-    assert "cat" in table and "100.0" in table and "mean" in table and "18 px" in table
+    assert "cat" in table and "100.0" in table and "mean" in table and "18 px" in table and "inside" in table

@@ -5,8 +5,9 @@ corner, pixel (i, j) covers [i, i + 1) x [j, j + 1), so a box spanning a whole W
 (0, 0, W, H). Readers convert their format's convention (VOC's 1-based inclusive corners, COCO's
 x, y, width, height) into this one.
 
-Also here: the plain CSV format (``path,labels[,boxes]``), choosing the class list, and ``read_tagged``,
-which recognises VOC folders, COCO JSON files and CSV files.
+Also here: the plain CSV format (``path,labels[,boxes]``) and choosing the class list. ``read_tagged``,
+which recognises VOC folders, COCO JSON files and CSV files, is in ``wsl.data.tagsets`` (it imports
+the VOC and COCO readers, which import this module).
 """
 
 from __future__ import annotations
@@ -211,37 +212,3 @@ def write_tags_csv(path: str | os.PathLike[str], images: Sequence[TaggedImage],
     write_text(path, buf.getvalue())
     if classes:
         write_text(path.parent / "classes.txt", "\n".join(classes) + "\n")
-
-
-# --- format detection ---------------------------------------------------------------------------------
-
-def read_tagged(path: str | os.PathLike[str], split: str | None = None,
-                images: str | os.PathLike[str] | None = None) -> TaggedSet:
-    """Read localisation data in any supported layout.
-
-    - a folder with ``Annotations/``: PASCAL VOC (``split`` picks ``ImageSets/Main/<split>.txt``);
-    - a ``.json`` file, or a folder holding exactly one: COCO (``images`` is the image folder);
-    - a ``.csv`` file, or a folder holding ``labels.csv``: the tags CSV.
-    """
-    from wsl.data import coco, voc
-
-    path = Path(path)
-    if not path.exists():
-        raise BadInput("no such file or folder", path)
-    if path.is_dir():
-        if (path / "Annotations").is_dir():
-            return voc.read_voc(path, split)
-        if (path / "labels.csv").is_file():
-            return read_tags_csv(path / "labels.csv", images)
-        jsons = sorted(path.glob("*.json"))
-        if len(jsons) == 1:
-            return coco.read_coco(jsons[0], images)
-        raise BadInput("not a localisation data folder: expected Annotations/ (VOC), labels.csv, "
-                       "or one COCO .json file", path)
-    if split is not None:
-        raise BadInput("--split applies to VOC folders only", path)
-    if path.suffix.lower() == ".csv":
-        return read_tags_csv(path, images)
-    if path.suffix.lower() == ".json":
-        return coco.read_coco(path, images)
-    raise BadInput("unknown data format: give a VOC folder, a COCO .json or a tags .csv", path)

@@ -102,18 +102,36 @@ def normalize_frames(frames: torch.Tensor) -> torch.Tensor:
     return frames.float().div_(127.5).sub_(1.0)
 
 
+def safe_torch_load(path: str | os.PathLike[str], what: str = "weights") -> object:
+    """``torch.load(weights_only=True)`` with one-line errors.
+
+    A file holding anything but tensors and plain containers is refused as possibly unsafe; the
+    message never suggests loading it unsafely (torch's own message does).
+    """
+    import pickle
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise BadInput(f"refused to load these {what}: the file holds objects other than tensors (it may run "
+                       "code when unpickled); only files of plain tensors are read", path) from None
+    except Exception as e:  # truncated, not a torch file at all: the user's input problem
+        first = (str(e).strip().splitlines() or [""])[0][:160]
+        raise BadInput(f"cannot read {what} ({type(e).__name__}: {first})", path) from None
+
+
 def _read_state(path: Path) -> Mapping[str, torch.Tensor]:
     if not path.exists():
         raise BadInput("no such weights file", path)
-    try:
-        if path.suffix == ".safetensors":
+    if path.suffix == ".safetensors":
+        try:
             from safetensors.torch import load_file
 
             state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # any unreadable or unsafe file is the user's input problem
-        raise BadInput(f"cannot read weights ({type(e).__name__}: {e})", path) from None
+        except Exception as e:  # any unreadable file is the user's input problem
+            raise BadInput(f"cannot read weights ({type(e).__name__}: {e})", path) from None
+    else:
+        state = safe_torch_load(path)  # type: ignore[assignment]
     # Accept the common checkpoint wrappers around a state dict.
     for key in ("state_dict", "model", "trunk"):
         if isinstance(state, Mapping) and key in state and isinstance(state[key], Mapping):

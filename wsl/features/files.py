@@ -7,6 +7,7 @@ the folder-wide defaults under ``"_defaults"``. MS-TCN/Breakfast files are (d, T
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -67,6 +68,14 @@ def read_index(folder: str | os.PathLike[str]) -> dict[str, Any]:
     index = load_json(path)
     if not isinstance(index, dict):
         raise BadInput("index.json must hold an object mapping video ids to metadata", path)
+    for video, meta in index.items():
+        if not isinstance(meta, dict):
+            raise BadInput(f"entry {video!r} must be an object of metadata, got {type(meta).__name__}", path)
+        for key in ("fps", "stride", "duration"):
+            value = meta.get(key)
+            if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                          and math.isfinite(value) and value > 0):
+                raise BadInput(f"{video}: {key} must be a positive number, got {value!r}", path)
     return index
 
 

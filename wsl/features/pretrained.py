@@ -143,16 +143,18 @@ def load_pretrained(name: str = DEFAULT, weights: str | os.PathLike[str] | None 
     path = Path(weights) if weights is not None else weights_path(name)
     if not path.exists():
         raise BadInput("no such weights file", path)
-    try:
-        if path.suffix == ".safetensors":
+    state: Any
+    if path.suffix == ".safetensors":
+        try:
             from safetensors.torch import load_file
 
-            state: Any = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # unreadable, or refused by the safe unpickler: one line, never an unsafe retry
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise BadInput(f"cannot read weights ({type(e).__name__}: {first[:160]})", path) from None
+            state = load_file(str(path))
+        except Exception as e:
+            raise BadInput(f"cannot read weights ({type(e).__name__}: {str(e)[:160]})", path) from None
+    else:
+        from wsl.features.backbones import safe_torch_load
+
+        state = safe_torch_load(path)  # one line when refused, never an unsafe retry
     arch = PRETRAINED[name][0]
     trunk.net.load_state_dict(_check_state(state, trunk.net, path, arch), strict=False)
     trunk.set_trainable(0)

@@ -92,16 +92,19 @@ def output_size(width: int, height: int, size: int | tuple[int, int] | None) -> 
 
 def iter_frames(path: str | os.PathLike[str], fps: float | None = None,
                 size: int | tuple[int, int] | None = None,
-                every_frame: bool = False) -> Iterator[tuple[float, np.ndarray, bool]]:
+                every_frame: bool = False, damage: list[str] | None = None) -> Iterator[tuple[float, np.ndarray, bool]]:
     """Stream ``(time, HxWx3 uint8 RGB frame, sampled)`` from a video.
 
     With ``fps``, a frame is *sampled* for each instant k / fps: the frame on screen at that instant
     (the last one whose time is <= it). A frame on screen at several instants (``fps`` above the
     native rate) is yielded once per instant. With ``every_frame``, frames between samples are also
     yielded with ``sampled=False`` (motion descriptors need the neighbours of each sample).
+
+    A damaged or truncated stream raises BadInput, or, when a ``damage`` list is given, ends the
+    iteration at the break and appends what went wrong to that list.
     """
     if fps is not None and not (fps > 0 and math.isfinite(fps)):
-        raise BadInput(f"--fps must be a positive number, got {fps}")
+        raise BadInput(f"fps must be a positive number, got {fps}", param="fps")
     import av
 
     container = _open(path)
@@ -145,7 +148,9 @@ def iter_frames(path: str | os.PathLike[str], fps: float | None = None,
             if pending is not None and fps is not None:
                 yield from emit(pending[0] + 1.0 / info.fps)  # the last frame stays up one frame period
         except av.error.FFmpegError as e:
-            raise BadInput(f"video is damaged or truncated after {index} frames ({e})", path) from None
+            if damage is None:
+                raise BadInput(f"video is damaged or truncated after {index} frames ({e})", path) from None
+            damage.append(f"damaged or truncated after {index} frames ({e})")
     finally:
         container.close()
 
@@ -172,7 +177,10 @@ def list_videos(inputs: list[Path]) -> list[Path]:
     out: list[Path] = []
     for p in inputs:
         if p.is_dir():
-            out.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in VIDEO_SUFFIXES))
+            found = sorted(q for q in p.iterdir() if q.suffix.lower() in VIDEO_SUFFIXES and q.is_file())
+            if not found:
+                raise BadInput(f"no video files ({', '.join(VIDEO_SUFFIXES[:4])}, ...) in this folder", p)
+            out.extend(found)
         elif p.exists():
             out.append(p)
         else:

@@ -210,10 +210,9 @@ def load_checkpoint(path: str | os.PathLike[str], model: nn.Module | None = None
     path = Path(path)
     if not path.exists():
         raise BadInput("no checkpoint here", path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise BadInput(f"cannot read checkpoint ({type(e).__name__}: {e})", path) from None
+    from wsl.features.backbones import safe_torch_load
+
+    state = safe_torch_load(path, "checkpoint")
     if not isinstance(state, dict) or "model" not in state:
         raise BadInput("not a wsl checkpoint (no model state)", path)
     if model is not None:
