@@ -21,17 +21,15 @@ from pathlib import Path
 import torch
 
 from wsl.data.narrated import NarratedSetParams, make_narrated_set
-from wsl.models.milnce import MilNceConfig, train
-from wsl.models.training import TrainConfig
+from wsl.milnce import MilNceConfig, train
 
 
 def run(data: Path, out: Path, candidates: int, args: argparse.Namespace) -> dict:
     cfg = MilNceConfig(candidates=candidates, embed_dim=args.embed_dim, word_dim=128, text_hidden=args.text_hidden)
-    tcfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device="cpu")
     t0 = time.perf_counter()
-    history = train(data / "train" / "captions", data / "train" / "features", out, cfg, tcfg,
-                    clips_per_video=args.clips_per_video, eval_pairs=data / "test" / "pairs.csv",
-                    eval_source_dir=data / "test" / "features")
+    history = train(data / "train", out, config=cfg, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                    seed=args.seed, device="cpu", clips_per_video=args.clips_per_video, validation=0.0,
+                    eval_pairs=data / "test" / "pairs.csv", eval_source=data / "test" / "features").history
     last = history[-1]
     train_s = sum(r["seconds"] for r in history)
     clips = last["step"] * args.batch_size

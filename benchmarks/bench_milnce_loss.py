@@ -14,7 +14,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from wsl.models.losses import milnce_loss, nce_loss
+from wsl.milnce.loss import milnce_loss, nce_loss
 
 
 def _time(fn, device: torch.device, reps: int) -> float:

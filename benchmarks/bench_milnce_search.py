@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from wsl.models.search import ann_search, build_ann, exact_search
+from wsl.milnce.outputs import ann_search, build_ann, exact_search
 
 
 def unit(x: np.ndarray) -> np.ndarray:

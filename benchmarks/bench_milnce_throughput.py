@@ -16,16 +16,16 @@ from pathlib import Path
 import torch
 
 from wsl.data.narrated import NarratedSetParams, make_narrated_set
-from wsl.models.milnce import MilNceConfig, train
-from wsl.models.training import TrainConfig
+from wsl.milnce import MilNceConfig, train
 
 
 def clips_per_s(data: Path, out: Path, video: str, device: str, steps: int, batch: int) -> float:
     cfg = MilNceConfig(video=video, frame_size=64)
     source = data / "train" / ("videos" if video == "frames" else "features")
     # two epochs of `steps`: the first warms up (allocator, decoding cache); the second is the figure
-    tcfg = TrainConfig(epochs=2, batch_size=batch, device=device, max_steps=2 * steps)
-    history = train(data / "train" / "captions", source, out, cfg, tcfg, clips_per_video=steps * batch // 40)
+    history = train(data / "train", out, config=cfg, epochs=2, batch_size=batch, device=device,
+                    max_steps=2 * steps, clips_per_video=steps * batch // 40, validation=0.0,
+                    **({"videos": source} if video == "frames" else {"features": source})).history
     return round(history[-1]["samples_per_s"], 1)
 
 

@@ -23,12 +23,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def trained(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small model trained through the library (the CLI path is tested separately)."""
-    from wsl.models.milnce import MilNceConfig, train
-    from wsl.models.training import TrainConfig
+    from wsl.milnce import MilNceConfig, train
 
     run = tmp_path_factory.mktemp("run") / "a"
-    train(demo / "train" / "captions", demo / "train" / "features", run, MilNceConfig(embed_dim=32, text_hidden=64),
-          TrainConfig(epochs=1, batch_size=16, device="cpu"), clips_per_video=2)
+    train(demo / "train", run, config=MilNceConfig(embed_dim=32, text_hidden=64), epochs=1, batch_size=16,
+          device="cpu", clips_per_video=2)
     return run
 
 
@@ -55,11 +54,12 @@ def test_train_embed_search_eval(run_cli, demo: Path, tmp_path: Path) -> None:
     scores = [float(line.split("\t")[2]) for line in lines[1:]]
     assert scores == sorted(scores, reverse=True)
 
-    code, out, err = run_cli("milnce", "eval", run, demo / "test" / "pairs.csv", demo / "test" / "features")
+    code, out, err = run_cli("eval", "milnce", run, demo / "test" / "pairs.csv", demo / "test" / "features")
     assert code == 0, err
     metrics = json.loads(out)
-    assert {"R@1", "R@5", "R@10", "median_rank", "step_recall"} <= set(metrics)
+    assert {"R@1", "R@5", "R@10", "median_rank", "step_recall", "segment_recall"} <= set(metrics)
     assert 0 <= metrics["R@1"] <= metrics["R@5"] <= metrics["R@10"] <= 1
+    assert metrics["steps"] <= metrics["segments"] and "step recall" in err  # the table on stderr
 
     # same folder again without --resume: refused; with --resume and more epochs: continues
     code, _, err = run_cli("milnce", "train", demo / "train", "-o", run, *SMALL)
@@ -107,6 +107,8 @@ def test_no_matching_videos_and_bad_options(run_cli, demo: Path, tmp_path: Path)
     assert code == 2 and "no video has both usable captions" in err
     code, _, err = run_cli("milnce", "train", demo / "train", "-o", tmp_path / "r", *SMALL, "--candidates", "0")
     assert code == 2 and "--candidates must be positive" in err
+    code, _, err = run_cli("milnce", "train", demo / "train", "-o", tmp_path / "r", *SMALL, "--validation", "1.5")
+    assert code == 2 and "--validation must be a share" in err
     code, _, err = run_cli("milnce", "search", tmp_path / "nope", "egg")
     assert code == 2 and "not an embedding index" in err
 
@@ -166,6 +168,72 @@ def test_train_on_gpu(run_cli, demo: Path, tmp_path: Path) -> None:
     code, _, err = run_cli("milnce", "train", demo / "train", "-o", tmp_path / "run", *SMALL[2:-2], "--epochs", "1",
                            "--device", "cuda")
     assert code == 0, err
-    code, _, err = run_cli("milnce", "eval", tmp_path / "run", demo / "test" / "pairs.csv", demo / "test" / "features",
+    code, _, err = run_cli("eval", "milnce", tmp_path / "run", demo / "test" / "pairs.csv", demo / "test" / "features",
                            "--device", "cuda")
     assert code == 0, err
+
+
+@pytest.mark.gpu
+def test_device_cuda_n_is_honoured(demo: Path, tmp_path: Path) -> None:
+    import torch
+
+    from wsl.milnce import load, train
+
+    n = torch.cuda.device_count() - 1
+    train(demo / "train", tmp_path / "run", epochs=1, batch_size=16, device=f"cuda:{n}")
+    assert load(tmp_path / "run", f"cuda:{n}").device == torch.device(f"cuda:{n}")
+
+
+def test_demo_data_and_quiet(run_cli, tmp_path: Path) -> None:
+    code, out, err = run_cli("-q", "demo-data", "narrated", tmp_path / "d", "--train-videos", "3", "--test-videos", "1")
+    assert code == 0 and out == "" and err == ""
+    assert (tmp_path / "d" / "test" / "pairs.csv").exists()
+
+
+def test_shards_cover_the_videos_once(run_cli, trained: Path, demo: Path, tmp_path: Path) -> None:
+    code, _, err = run_cli("milnce", "embed", trained, demo / "test" / "features", "-o", tmp_path / "all")
+    assert code == 0, err
+    videos = []
+    for k in (1, 2):
+        code, _, err = run_cli("milnce", "embed", trained, demo / "test" / "features", "-o", tmp_path / f"s{k}",
+                               "--shard", f"{k}/2")
+        assert code == 0, err
+        meta = json.loads((tmp_path / f"s{k}.json").read_text())
+        assert meta["shard"] == f"{k}/2"
+        videos.append({it["video"] for it in meta["items"]})
+    whole = json.loads((tmp_path / "all.json").read_text())
+    assert videos[0] and videos[1] and not videos[0] & videos[1]
+    assert videos[0] | videos[1] == {it["video"] for it in whole["items"]}
+    code, _, err = run_cli("milnce", "embed", trained, demo / "test" / "features", "-o", tmp_path / "x",
+                           "--shard", "3/2")
+    assert code == 2 and "shard K/N" in err
+
+
+def test_nan_rows_are_never_ranked(run_cli, trained: Path, demo: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    code, _, err = run_cli("milnce", "embed", trained, demo / "test" / "features", "-o", tmp_path / "i")
+    assert code == 0, err
+    code, before, _ = run_cli("milnce", "search", tmp_path / "i", "crack the egg", "-k", "3", "--format", "jsonl")
+    best = json.loads(before.splitlines()[0])
+    vectors = np.load(tmp_path / "i.npy")
+    meta = json.loads((tmp_path / "i.json").read_text())
+    row = next(i for i, it in enumerate(meta["items"]) if it == {k: best[k] for k in ("video", "start", "end")})
+    vectors[row, 0] = np.nan
+    np.save(tmp_path / "i.npy", vectors)
+    code, out, err = run_cli("milnce", "search", tmp_path / "i", "crack the egg", "-k", "3", "--format", "jsonl")
+    assert code == 0 and "1 row(s) of the index hold NaN" in err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 3 and all(r["score"] == r["score"] for r in rows)  # no NaN score
+    assert {k: rows[0][k] for k in ("video", "start", "end")} != meta["items"][row]
+
+
+def test_output_naming_an_input_is_refused(run_cli, trained: Path, demo: Path, tmp_path: Path) -> None:
+    import shutil
+
+    feats = tmp_path / "f"
+    shutil.copytree(demo / "test" / "features", feats)
+    before = (feats / "test0000.npy").read_bytes()
+    code, _, err = run_cli("milnce", "embed", trained, feats, "-o", feats / "test0000")
+    assert code == 2 and "is also an input" in err
+    assert (feats / "test0000.npy").read_bytes() == before

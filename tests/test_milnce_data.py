@@ -1,4 +1,5 @@
-"""HowTo100M caption CSVs, vocabulary, clip/candidate sampling and the narrated-set generator."""
+"""HowTo100M caption CSVs (the narration reader's CSV path), MIL-NCE's vocabulary, clip/candidate sampling
+and the narrated-set generator."""
 
 from __future__ import annotations
 
@@ -7,20 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wsl.data.howto100m import (
-    Caption,
+from wsl.data.howto100m import Caption, read_caption_dir, read_captions, skipped_summary
+from wsl.data.narrated import NarratedSetParams, make_narrated_set
+from wsl.errors import BadInput
+from wsl.milnce.data import (
     Vocabulary,
     candidate_indices,
     clip_windows,
-    read_caption_dir,
-    read_captions,
     read_sentence_pairs,
     sample_clip,
-    skipped_summary,
     tokenize,
 )
-from wsl.data.narrated import NarratedSetParams, make_narrated_set
-from wsl.errors import BadInput
 
 
 def test_bad_rows_are_skipped_and_counted(tmp_path: Path) -> None:

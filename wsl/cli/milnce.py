@@ -1,45 +1,36 @@
-"""`wsl milnce`: joint video-text embeddings from narrated video (MIL-NCE), and text-to-video search."""
+"""`wsl milnce`: joint video-text embeddings from narrated video (MIL-NCE), and text-to-video search.
+
+Also `wsl eval milnce` (``evaluate``) and `wsl demo-data narrated` (``demos``).
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import Literal
 
 import typer
 
-app = typer.Typer(help="Joint video-text embeddings from narrated video (MIL-NCE): train, embed, search, eval.",
-                  no_args_is_help=True)
+from wsl.cli import options
 
-
-def _data_dirs(data: Path, captions: Path | None, features: Path | None, videos: Path | None,
-               video: str) -> tuple[Path, Path, str]:
-    """(captions folder, clip source folder, video encoder kind) from DATA and the explicit overrides."""
-    from wsl.errors import BadInput
-
-    if not data.is_dir():
-        raise BadInput("not a folder (expected captions/ plus features/ or videos/ inside)", data)
-    captions = captions or data / "captions"
-    if not captions.is_dir():
-        captions = data if any(data.glob("*.csv")) else captions
-    if not captions.is_dir():
-        raise BadInput("no captions/ folder of <video>.csv files here; pass --captions", data)
-    if video == "auto":
-        video = "frames" if videos or (not features and not (data / "features").is_dir()) else "features"
-    source = (videos or data / "videos") if video == "frames" else (features or data / "features")
-    if not source.is_dir():
-        raise BadInput(f"no {source.name}/ folder here; pass --{'videos' if video == 'frames' else 'features'}", data)
-    return captions, source, video
+app = typer.Typer(help="Joint video-text embeddings from narrated video (MIL-NCE): train, embed, search.",
+                  no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("train")
 def train_cmd(
-    data: Path = typer.Argument(..., help="Folder with captions/ (<video>.csv) and features/ or videos/."),
-    output: Path = typer.Option(..., "-o", "--output", help="Run folder: config, checkpoint, log."),
-    captions: Path | None = typer.Option(None, "--captions", help="Caption CSV folder (default DATA/captions)."),
+    data: Path = typer.Argument(..., help="Folder with captions/ (<video>.csv/.srt/.vtt/.json) and features/ "
+                                          "or videos/."),
+    output: Path = options.output("Run folder: config.json, checkpoint, model.safetensors, log.jsonl."),
+    captions: Path | None = typer.Option(None, "--captions", help="Narration folder (default DATA/captions)."),
     features: Path | None = typer.Option(None, "--features", help="Feature folder (default DATA/features)."),
     videos: Path | None = typer.Option(None, "--videos", help="Video folder, for end-to-end training on frames."),
-    video: str = typer.Option("auto", "--video", help="Video encoder: features (MLP), frames (clip encoder), auto."),
-    text: str = typer.Option("words", "--text", help="Text encoder: words (own vocabulary) or minilm (pretrained)."),
+    video: Literal["auto", "features", "frames"] = typer.Option(
+        "auto", "--video", help="Video encoder: features (MLP over .npy rows), frames (clip encoder), auto."),
+    text: Literal["words", "minilm"] = typer.Option(
+        "words", "--text", help="Text encoder: words (own vocabulary) or minilm (frozen pretrained, extra "
+                                "text-encoder)."),
     candidates: int = typer.Option(4, "--candidates", help="Positive candidate captions per clip (1 = NCE)."),
     clip_seconds: float = typer.Option(3.2, "--clip-seconds", help="Clip length in seconds."),
     clip_steps: int = typer.Option(8, "--clip-steps", help="Feature rows or frames per clip."),
@@ -49,114 +40,63 @@ def train_cmd(
     temperature: float = typer.Option(0.05, "--temperature", help="Softmax temperature on cosine similarities."),
     min_count: int = typer.Option(1, "--min-count", help="Words seen fewer times are left out of the vocabulary."),
     max_vocab: int | None = typer.Option(None, "--max-vocab", help="Keep at most this many words."),
-    clips_per_video: int = typer.Option(1, "--clips-per-video", help="Clips sampled per video per epoch (1, as "
-                                        "in the paper: many passes over few videos let the model memorise them)."),
-    fps: float | None = typer.Option(None, "--fps", help="Feature rows per second when index.json has none."),
-    epochs: int = typer.Option(20, "--epochs"),
-    batch_size: int = typer.Option(64, "--batch-size", help="Clips per batch (per process under torchrun)."),
-    lr: float = typer.Option(1e-3, "--lr"),
-    weight_decay: float = typer.Option(1e-4, "--weight-decay"),
+    clips_per_video: int | None = typer.Option(
+        None, "--clips-per-video", help="Clips sampled per video per epoch (default: enough for 25 steps an epoch)."),
+    fps: float | None = options.fps(None, "Feature rows per second when index.json has none."),
+    layout: Literal["Td", "dT"] = options.layout(),
+    epochs: int | None = options.epochs(None),  # type: ignore[arg-type]  # None: a budget sized from the data
+    batch_size: int = options.batch_size(64),
+    lr: float = options.lr(1e-3),
+    weight_decay: float = typer.Option(1e-4, "--weight-decay", help="AdamW weight decay."),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many optimiser steps."),
+    validation: float = typer.Option(0.1, "--validation", help="Share of training videos held out to choose "
+                                                               "the weights and stop (0: none)."),
+    patience: int = typer.Option(6, "--patience", help="Stop after this many epochs without held-out progress."),
     workers: int = typer.Option(-1, "--workers", help="Data loader processes (-1: 0 on CPU, up to 8 on GPU)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
-    seed: int = typer.Option(0, "--seed"),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --output from its checkpoint."),
+    device: str = options.device(),
+    seed: int = options.seed(),
+    resume: bool = options.resume(),
     eval_pairs: Path | None = typer.Option(None, "--eval-pairs", help="video_id,start,end,text CSV to evaluate "
-                                                                        "after every epoch."),
+                                                                        "after every epoch (logged)."),
     eval_source: Path | None = typer.Option(None, "--eval-source", help="Features/videos of the --eval-pairs."),
 ) -> None:
-    """Train a video-text dual encoder with MIL-NCE (several GPUs: launch with torchrun)."""
-    from wsl.models.milnce import MilNceConfig, train
-    from wsl.models.training import TrainConfig
-    from wsl.progress import info
+    """Train a video-text dual encoder with MIL-NCE (several GPUs: launch with torchrun).
 
-    cap_dir, src_dir, kind = _data_dirs(data, captions, features, videos, video)
-    cfg = MilNceConfig(video=kind, text=text, candidates=candidates, clip_seconds=clip_seconds, clip_steps=clip_steps,
+    Without --epochs: a step budget sized from the data, a --validation share of the videos held out,
+    the best weights on them kept, and a stop after --patience epochs without progress.
+    """
+    from wsl.milnce import MilNceConfig, train
+
+    cfg = MilNceConfig(text=text, candidates=candidates, clip_seconds=clip_seconds, clip_steps=clip_steps,
                        frame_size=frame_size, trunk=trunk, embed_dim=embed_dim, temperature=temperature)
-    _check_positive(candidates=candidates, clip_seconds=clip_seconds, clip_steps=clip_steps, embed_dim=embed_dim,
-                    temperature=temperature, clips_per_video=clips_per_video, batch_size=batch_size, epochs=epochs)
-    tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed,
-                       device=device, num_workers=workers, max_steps=max_steps)
-    history = train(cap_dir, src_dir, output, cfg, tcfg, clips_per_video=clips_per_video, min_count=min_count,
-                    max_vocab=max_vocab, fps=fps, resume=resume, eval_pairs=eval_pairs, eval_source_dir=eval_source)
-    if history:
-        last = history[-1]
-        extra = "".join(f", {k} {last[k]:.3f}" for k in ("R@1", "R@10", "step_recall") if k in last)
-        info(f"trained {last['step']} steps, loss {last['loss']:.3f}{extra}; run in {output}")
-
-
-def _check_positive(**values: float) -> None:
-    from wsl.errors import BadInput
-
-    for name, v in values.items():
-        if not v > 0:
-            raise BadInput(f"--{name.replace('_', '-')} must be positive, got {v}")
-
-
-def _read_sentences(path: Path) -> tuple[list[str], list[str]]:
-    """(ids, sentences) from a text file (one per line) or a CSV with a text/sentence column."""
-    import csv
-    import io
-
-    from wsl.errors import BadInput
-    from wsl.io import read_text
-
-    body, _ = read_text(path)
-    if path.suffix.lower() == ".csv":
-        rows = list(csv.reader(io.StringIO(body)))
-        header = [h.strip().lower() for h in rows[0]] if rows else []
-        col = next((header.index(c) for c in ("text", "sentence", "caption") if c in header), None)
-        if col is None:
-            raise BadInput("CSV needs a text, sentence or caption column", path, 1)
-        idc = next((header.index(c) for c in ("key", "id", "video_id") if c in header), None)
-        pairs = [(r[idc] if idc is not None else str(i), r[col]) for i, r in enumerate(rows[1:], start=2)
-                 if len(r) > col and r[col].strip()]
-    else:
-        pairs = [(str(i), line.strip()) for i, line in enumerate(body.splitlines(), start=1) if line.strip()]
-    if not pairs:
-        raise BadInput("no sentences in this file", path)
-    return [p[0] for p in pairs], [p[1] for p in pairs]
+    train(data, output, config=cfg, captions=captions, features=features, videos=videos, video=video,
+          epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, max_steps=max_steps, seed=seed,
+          device=device, workers=workers, clips_per_video=clips_per_video, min_count=min_count,
+          max_vocab=max_vocab, fps=fps, layout=layout, validation=validation, patience=patience, resume=resume,
+          eval_pairs=eval_pairs, eval_source=eval_source)
 
 
 @app.command("embed")
 def embed_cmd(
     run: Path = typer.Argument(..., help="Run folder of `wsl milnce train`."),
     source: Path | None = typer.Argument(None, help="Feature or video folder: embed sliding-window clips."),
-    output: Path = typer.Option(..., "-o", "--output", help="Index name: writes NAME.npy + NAME.json."),
+    output: Path = options.output("Index name: writes NAME.npy + NAME.json (+ NAME.faiss)."),
     sentences: Path | None = typer.Option(None, "--sentences", help="Embed sentences (text file or CSV) instead."),
     stride: float | None = typer.Option(None, "--stride", help="Seconds between clip starts (default half a clip)."),
-    fps: float | None = typer.Option(None, "--fps", help="Feature rows per second when index.json has none."),
-    ann: str = typer.Option("none", "--ann", help="Also build an approximate index: none, ivf or hnsw (faiss)."),
-    device: str = typer.Option("auto", "--device"),
+    fps: float | None = options.fps(None, "Feature rows per second when index.json has none."),
+    layout: Literal["Td", "dT"] = options.layout(),
+    ann: Literal["none", "ivf", "hnsw"] = typer.Option("none", "--ann", help="Also build an approximate faiss "
+                                                                             "index (extra ann)."),
+    shard: str | None = options.shard(),
+    device: str = options.device(),
 ) -> None:
     """Embed clips (video id, start, end) or sentences into an index for `wsl milnce search`."""
-    from wsl.data.howto100m import clip_windows
-    from wsl.errors import BadInput
-    from wsl.models.milnce import MilNce, open_source
-    from wsl.models.search import build_ann, save_ann, save_index
+    from wsl.milnce import embed
     from wsl.progress import info
 
-    if (source is None) == (sentences is None):
-        raise BadInput("give either a feature/video folder or --sentences FILE")
-    m = MilNce.load(run, device)
-    meta = {"model_id": m.model_id, "model": str(run.resolve())}
-    if sentences is not None:
-        ids, texts = _read_sentences(sentences)
-        vectors = m.embed_sentences(texts)
-        items = [{"id": i, "text": t} for i, t in zip(ids, texts, strict=True)]
-        meta["kind"] = "sentences"
-    else:
-        src = open_source(m.cfg, source, fps=fps)
-        stride = stride or m.cfg.clip_seconds / 2
-        _check_positive(stride=stride)
-        clips = [(v, a, b) for v in src.videos for a, b in clip_windows(src.duration(v), m.cfg.clip_seconds, stride)]
-        vectors = m.embed_clips(src, clips, progress="embedding clips")
-        items = [{"video": v, "start": round(a, 3), "end": round(b, 3)} for v, a, b in clips]
-        meta.update(kind="clips", clip_seconds=m.cfg.clip_seconds, stride=stride, source=str(source))
-    path = save_index(output, vectors, items, meta)
-    if ann != "none":
-        save_ann(build_ann(vectors, ann), output)
-    info(f"wrote {len(items)} {meta['kind']} to {path}" + (f" (+ {ann} index)" if ann != "none" else ""))
+    r = embed(run, output, source, sentences=sentences, stride=stride, fps=fps, layout=layout, ann=ann,
+              device=device, shard=options.parse_shard(shard))
+    info(f"wrote {r.count} {r.kind} to {r.path}" + (f" (+ {r.ann} index)" if r.ann != "none" else ""))
 
 
 @app.command("search")
@@ -167,86 +107,65 @@ def search_cmd(
     model: Path | None = typer.Option(None, "--model", help="Run folder of the model (default: the index's)."),
     exact: bool = typer.Option(False, "--exact", help="Exact search even when an approximate index exists."),
     nprobe: int = typer.Option(32, "--nprobe", help="IVF lists visited per query (approximate search)."),
-    fmt: str = typer.Option("tsv", "--format", help="tsv, jsonl or json."),
-    device: str = typer.Option("auto", "--device"),
+    fmt: Literal["tsv", "jsonl", "json"] = options.fmt("tsv", "Output format: tsv, jsonl or json."),
+    device: str = options.device(),
 ) -> None:
-    """Clips (video id, start, end) or sentences nearest to each query sentence, best first."""
-    from wsl.errors import BadInput
-    from wsl.models.milnce import MilNce
-    from wsl.models.search import ann_search, exact_search, load_ann, load_index
+    """Clips (video id, start, end) or sentences nearest to each query sentence, best first, on stdout."""
+    from wsl.milnce import search
 
-    if fmt not in ("tsv", "jsonl", "json"):
-        raise BadInput(f"unknown --format {fmt!r}: use tsv, jsonl or json")
-    _check_positive(k=k)
-    idx = load_index(index)
-    run = model or (Path(idx.meta["model"]) if idx.meta.get("model") else None)
-    if run is None:
-        raise BadInput("the index does not say which model built it: pass --model RUN", idx.path)
-    m = MilNce.load(run, device)
-    if m.model_id != idx.model_id:
-        raise BadInput(f"this index was built by another model (fingerprint {idx.model_id}, {run} is {m.model_id}); "
-                       f"search it with the model that built it, or re-embed with `wsl milnce embed {run}`", idx.path)
-    q = m.embed_sentences(queries)
-    faiss_index = None if exact else load_ann(index)
-    if faiss_index is not None:
-        scores, ids = ann_search(faiss_index, q, k, nprobe=nprobe)
-    else:
-        scores, ids = exact_search(idx.vectors, q, k)
-    results = []
-    for qi, query in enumerate(queries):
-        for rank, (s, i) in enumerate(zip(scores[qi], ids[qi], strict=True), start=1):
-            if i >= 0:
-                results.append({"query": query, "rank": rank, "score": round(float(s), 4), **idx.items[int(i)]})
+    result = search(index, queries, k, model=model, exact=exact, nprobe=nprobe, device=device)
+    rows = [h.as_dict() for h in result.hits]
     if fmt == "json":
-        typer.echo(json.dumps(results, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif fmt == "jsonl":
-        for r in results:
+        for r in rows:
             typer.echo(json.dumps(r, ensure_ascii=False))
     else:
-        cols = ["query", "rank", "score", *(["video", "start", "end"] if idx.meta.get("kind") == "clips"
-                                             else ["id", "text"])]
+        cols = ["query", "rank", "score", *(["video", "start", "end"] if result.kind == "clips" else ["id", "text"])]
         typer.echo("\t".join(cols))
-        for r in results:
+        for r in rows:
             typer.echo("\t".join(str(r.get(c, "")) for c in cols))
 
 
-@app.command("eval")
-def eval_cmd(
+def evaluate(
     run: Path = typer.Argument(..., help="Run folder of `wsl milnce train`."),
     pairs: Path = typer.Argument(..., help="CSV video_id,start,end,text (YouCook2 layout): gold clip per sentence."),
     source: Path = typer.Argument(..., help="Feature or video folder of those videos."),
-    output: str = typer.Option("-", "-o", "--output", help="JSON file of the metrics (- for stdout)."),
+    output: str = options.output("Metrics JSON file (- for stdout).", default="-"),
     stride: float | None = typer.Option(None, "--stride", help="Window step for step localisation (seconds)."),
-    fps: float | None = typer.Option(None, "--fps"),
-    device: str = typer.Option("auto", "--device"),
+    fps: float | None = options.fps(None, "Feature rows per second when index.json has none."),
+    layout: Literal["Td", "dT"] = options.layout(),
+    device: str = options.device(),
 ) -> None:
-    """Text-to-video R@1/5/10 and median rank over the pairs' clips; zero-shot step localisation recall."""
-    from wsl.data.howto100m import read_sentence_pairs
-    from wsl.io import write_json
-    from wsl.models.milnce import MilNce, evaluate, open_source
-    from wsl.progress import warn
+    """MIL-NCE: text-to-clip R@1/5/10 and median rank; step localisation recall per (video, step) and per segment."""
+    from rich.console import Console
+    from rich.table import Table
 
-    m = MilNce.load(run, device)
-    gold, skipped = read_sentence_pairs(pairs)
-    if skipped:
-        warn(f"skipped {len(skipped)} bad row(s) of {pairs} (first: line {skipped[0][0]}: {skipped[0][1]})")
-    result = evaluate(m, gold, open_source(m.cfg, source, fps=fps), stride)
-    if result["unknown_sentences"]:
-        warn(f"{result['unknown_sentences']} sentence(s) have no word in the model's vocabulary")
-    write_json(output, {"model_id": m.model_id, **result})
+    from wsl.io import refuse_overwriting_inputs, write_json
+    from wsl.milnce import evaluate as evaluate_run
+
+    refuse_overwriting_inputs([output], [pairs])
+    result = evaluate_run(run, pairs, source, stride=stride, fps=fps, layout=layout, device=device)
+    table = Table(title=f"milnce {run}")
+    for col in ("R@1", "R@5", "R@10", "median rank", "step recall", "segment recall"):
+        table.add_column(col, justify="right")
+    table.add_row(f"{result.r1:.3f}", f"{result.r5:.3f}", f"{result.r10:.3f}", f"{result.median_rank:g}",
+                  f"{result.step_recall:.3f} ({result.steps})", f"{result.segment_recall:.3f} ({result.segments})")
+    Console(file=sys.stderr).print(table)
+    write_json(output, result.as_dict())
 
 
-@app.command("make-demo")
-def make_demo_cmd(
+def narrated(
     output: Path = typer.Argument(..., help="Folder for train/ and test/ in the HowTo100M layout."),
-    train_videos: int = typer.Option(300, "--train-videos"),
-    test_videos: int = typer.Option(30, "--test-videos"),
-    shift_std: float = typer.Option(5.0, "--shift-std", help="Spread (s) of narration around its action."),
-    unrelated: float = typer.Option(0.3, "--unrelated", help="Share of captions about nothing on screen."),
+    train_videos: int = typer.Option(300, "--train-videos", min=1, help="Videos in train/."),
+    test_videos: int = typer.Option(30, "--test-videos", min=1, help="Videos in test/ (with gold pairs.csv)."),
+    shift_std: float = typer.Option(5.0, "--shift-std", min=0.0, help="Spread (s) of narration around its action."),
+    unrelated: float = typer.Option(0.3, "--unrelated", min=0.0, max=0.95,
+                                    help="Share of captions about nothing on screen."),
     videos: bool = typer.Option(False, "--videos", help="Also write small .mp4 files (frames path)."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = options.seed(),
 ) -> None:
-    """Generate a narrated-video set with known speech/action misalignment (see docs/milnce.md)."""
+    """MIL-NCE: narrated videos with known speech/action misalignment (features + captions; docs/milnce.md)."""
     from wsl.data.narrated import NarratedSetParams, make_narrated_set
     from wsl.progress import info
 
@@ -255,3 +174,6 @@ def make_demo_cmd(
     s = make_narrated_set(output, p)
     info(f"wrote {train_videos} + {test_videos} videos, {s['captions']} captions ({s['unrelated']} unrelated), "
          f"{s['pairs']} test pairs to {output}")
+
+
+demos = {"narrated": narrated}

@@ -1,7 +1,6 @@
 """HowTo100M layout: one caption CSV per video (start,end,text in seconds), plus the video or its features.
 
-Also the text side's vocabulary and the clip / candidate sampling of MIL-NCE (Miech et al. 2020). No torch:
-the torch dataset in ``wsl.models.milnce`` draws its samples through these functions.
+MIL-NCE's vocabulary, clip sampling and evaluation pairs live in ``wsl.milnce.data``.
 """
 
 from __future__ import annotations
@@ -10,19 +9,12 @@ import csv
 import io
 import math
 import os
-import re
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from wsl.errors import BadInput
 from wsl.io import read_text
-
-PAD, UNK = "<pad>", "<unk>"
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
 @dataclass(frozen=True)
@@ -134,121 +126,3 @@ def skipped_summary(files: Mapping[str, CaptionFile], most: int = 3) -> str | No
     kept = sum(len(f.captions) for f in files.values())
     where = "; ".join(f"{p}:{line}: {why}" for p, line, why in bad[:most])
     return f"skipped {len(bad)} bad caption row(s), kept {kept} (first: {where})"
-
-
-@dataclass(frozen=True)
-class SentencePair:
-    """A gold (clip, sentence) pair for evaluation: video id, start, end (s), sentence, CSV line."""
-
-    video: str
-    start: float
-    end: float
-    text: str
-    line: int
-
-
-def read_sentence_pairs(path: str | os.PathLike[str]) -> tuple[list[SentencePair], list[tuple[int, str]]]:
-    """Read an evaluation CSV with columns video_id,start,end,text (YouCook2 / CrossTask style).
-
-    Returns the pairs and the skipped rows (line, reason).
-    """
-    path = Path(path)
-    text, _ = read_text(path)
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        raise BadInput("empty file (expected a video_id,start,end,text header)", path, 1)
-    cols = _header(rows[0], ("video_id", "start", "end", "text"), path)
-    pairs: list[SentencePair] = []
-    skipped: list[tuple[int, str]] = []
-    for i, row in enumerate(rows[1:], start=2):
-        if not row or not any(f.strip() for f in row):
-            continue
-        parsed = _parse_row(row, cols)
-        vid = row[cols["video_id"]].strip() if len(row) > cols["video_id"] else ""
-        if isinstance(parsed, str) or not vid:
-            skipped.append((i, parsed if isinstance(parsed, str) else "empty video_id"))
-            continue
-        pairs.append(SentencePair(vid, parsed[0], parsed[1], parsed[2], i))
-    return pairs, skipped
-
-
-# --- vocabulary --------------------------------------------------------------------------------------------------
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens (letters and digits, with an English clitic kept: "don't", "it's")."""
-    return _WORD.findall(text.lower())
-
-
-class Vocabulary:
-    """Word -> id, with 0 = padding; words not in it are dropped (as the paper's text model does)."""
-
-    def __init__(self, words: Sequence[str]):
-        self.words = [PAD, *(w for w in words if w != PAD)]
-        self.index = {w: i for i, w in enumerate(self.words)}
-
-    def __len__(self) -> int:
-        return len(self.words)
-
-    @classmethod
-    def build(cls, texts: Iterable[str], min_count: int = 1, max_size: int | None = None) -> Vocabulary:
-        """The words seen at least ``min_count`` times, most frequent first (ties alphabetical)."""
-        counts = Counter(w for t in texts for w in tokenize(t))
-        ranked = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
-        if not ranked:
-            raise BadInput(f"the vocabulary is empty: no word occurs {min_count} time(s) or more in the training "
-                           f"captions ({sum(counts.values())} word token(s) in all); check the captions or lower "
-                           f"--min-count")
-        return cls(ranked[:max_size] if max_size else ranked)
-
-    def encode(self, text: str, max_words: int) -> list[int]:
-        """Ids of the known words of ``text``, at most ``max_words`` (unknown words are dropped)."""
-        ids = [self.index[w] for w in tokenize(text) if w in self.index]
-        return ids[:max_words]
-
-    def unknown(self, text: str) -> list[str]:
-        return [w for w in tokenize(text) if w not in self.index]
-
-
-# --- clip and candidate sampling ------------------------------------------------------------------------------
-
-def candidate_indices(captions: Sequence[Caption], centre: float, candidates: int) -> list[int]:
-    """Indices of the ``candidates`` captions nearest in time to ``centre`` (by caption middle), in time order."""
-    mids = np.array([c.middle for c in captions])
-    order = np.argsort(np.abs(mids - centre), kind="stable")[:candidates]
-    return sorted(int(i) for i in order)
-
-
-def sample_clip(captions: Sequence[Caption], duration: float, clip_seconds: float, candidates: int,
-                rng: np.random.Generator) -> tuple[float, float, list[int]]:
-    """Draw one training sample: a caption uniformly, a clip of ``clip_seconds`` centred on it (kept inside
-    [0, duration]), and the ``candidates`` captions nearest in time to the clip as its positive bag.
-
-    This is the paper's sampling: the narration nearest the clip is often about something else (speech and
-    action are misaligned), so the bag lets the loss pick whichever of them the clip actually shows.
-    """
-    if not captions:
-        raise ValueError("no captions to sample from")
-    c = captions[int(rng.integers(len(captions)))]
-    centre = c.middle
-    start = min(max(0.0, centre - clip_seconds / 2), max(0.0, duration - clip_seconds))
-    centre = start + clip_seconds / 2
-    return start, start + clip_seconds, candidate_indices(captions, centre, candidates)
-
-
-def clip_windows(duration: float, clip_seconds: float, stride: float) -> list[tuple[float, float]]:
-    """Sliding windows (start, end) of ``clip_seconds`` every ``stride`` s covering [0, duration]."""
-    if clip_seconds <= 0 or stride <= 0:
-        raise BadInput(f"clip length and stride must be positive (got {clip_seconds}, {stride})")
-    if duration <= clip_seconds:
-        return [(0.0, max(duration, clip_seconds))]
-    n = int(math.floor((duration - clip_seconds) / stride + 1e-9)) + 1
-    windows = [(k * stride, k * stride + clip_seconds) for k in range(n)]
-    if windows[-1][1] < duration - 1e-6:  # cover the tail too
-        windows.append((duration - clip_seconds, duration))
-    return windows
-
-
-def window_rows(start: float, end: float, fps: float, steps: int, n_rows: int) -> np.ndarray:
-    """``steps`` row (or frame) indices evenly spread over [start, end) at ``fps``, clamped to the file."""
-    times = start + (np.arange(steps) + 0.5) * (end - start) / steps
-    return np.clip(np.floor(times * fps).astype(np.int64), 0, n_rows - 1)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TypeVar
 
 import numpy as np
+
+K = TypeVar("K", bound=Hashable)
 
 
 def ranks_of_gold(scores: np.ndarray, gold: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -29,7 +32,7 @@ def retrieval_metrics(scores: np.ndarray, gold: Sequence[int] | np.ndarray,
 
 
 def step_localisation_recall(window_times: np.ndarray, scores: np.ndarray, intervals: np.ndarray) -> dict[str, float]:
-    """Zero-shot step localisation within one or many videos.
+    """Zero-shot step localisation per annotated segment (the per-segment figure; see ``step_recall``).
 
     ``scores`` (S, W): each step sentence against the W windows of its video (middle times
     ``window_times`` (W,)); ``intervals`` (S, 2): the step's annotated [start, end]. A step is found when
@@ -42,3 +45,20 @@ def step_localisation_recall(window_times: np.ndarray, scores: np.ndarray, inter
     t = np.asarray(window_times, dtype=np.float64)[np.argmax(scores, axis=1)]
     found = (t >= intervals[:, 0]) & (t <= intervals[:, 1])
     return {"found": int(found.sum()), "steps": int(len(found))}
+
+
+def step_recall(predicted: Mapping[K, float], annotated: Mapping[K, Sequence[tuple[float, float]]]
+                ) -> dict[str, float]:
+    """Step localisation recall per (video, step), as CrossTask counts it.
+
+    ``annotated[(video, step)]``: the annotated intervals of that step in that video (a step done twice
+    has two); ``predicted[(video, step)]``: the one time predicted for it. A (video, step) is found when
+    its time falls inside any of its intervals; recall = found / annotated (video, step) pairs (a pair
+    with no prediction counts as missed).
+    """
+    found = 0
+    for key, spans in annotated.items():
+        t = predicted.get(key)
+        found += t is not None and any(a <= t <= b for a, b in spans)
+    n = len(annotated)
+    return {"found": found, "steps": n, "recall": found / n if n else 0.0}

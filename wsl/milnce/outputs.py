@@ -1,4 +1,4 @@
-"""Embedding indexes and nearest-neighbour search: exact (NumPy) and approximate (faiss, optional extra ``ann``).
+"""MIL-NCE's output files, embedding indexes, and searching them: exact (NumPy) or approximate (faiss, extra ``ann``).
 
 An index is ``NAME.npy`` ((N, D) float32 unit vectors) beside ``NAME.json`` (what each row is, and the
 fingerprint of the model that made them); an approximate index adds ``NAME.faiss``. No torch here.
@@ -15,6 +15,7 @@ import numpy as np
 
 from wsl.errors import BadInput
 
+WEIGHTS = "model.safetensors"  # in a run folder: the kept weights (best on held-out videos, else the last)
 INDEX_FORMAT = "wsl-milnce-index"
 INDEX_VERSION = 1
 
@@ -108,7 +109,9 @@ def _faiss() -> Any:
     try:
         import faiss
     except ImportError:
-        raise BadInput("approximate search needs faiss: pip install 'wsl[ann]' (or search exactly)") from None
+        from wsl.errors import MissingExtra
+
+        raise MissingExtra("approximate search (faiss)", "ann") from None
     return faiss
 
 
@@ -123,7 +126,7 @@ def build_ann(vectors: np.ndarray, method: str = "ivf", nlist: int | None = None
         index.add(vectors)
         return index
     if method != "ivf":
-        raise BadInput(f"unknown approximate index {method!r}: use ivf or hnsw")
+        raise BadInput(f"unknown approximate index {method!r} (`ann`): use ivf or hnsw", param="ann")
     nlist = nlist or max(1, min(int(4 * np.sqrt(n)), n // 39))  # faiss wants >= 39 training points per list
     quantizer = faiss.IndexFlatIP(d)
     index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
