@@ -70,3 +70,25 @@ def test_neighbours_out_of_order_give_no_place():
     subs = _srt([said[1], ",", said[0]])
     res = align(parse_text(script), parse_srt(subs), reorder=False)
     assert not next(e for e in res.dialogue if e["text"] == "Oh, hi.")["aligned"]
+
+
+def test_a_line_missing_from_the_script_goes_to_another_party_not_to_whom_it_names():
+    said = _long(9, 11)
+    who = ["CARL", "DORA", "CARL", "ANNA", "CARL", "ANNA", "BEN", "CARL", "DORA"]
+    script = _script(*zip(who, said, strict=True))
+    # "Carl, look at this." is in the film between ANNA and BEN, not in the script. Its speaker is
+    # neither neighbour, and not CARL, whom it addresses (before: CARL, the most frequent nearby).
+    subs = _srt(said[:6] + ["Carl, look at this."] + said[6:])
+    res = align(parse_text(script), parse_srt(subs))
+    turn = next(c for c in res.cues if c["text"] == "Carl, look at this.")["turns"][0]
+    assert turn["speaker"] == "DORA" and turn["evidence"] == "guess"
+
+
+def test_a_wordless_fragment_between_two_turns_of_one_speaker_is_theirs_with_more_confidence():
+    said = _long(5, 13)
+    script = _script(("ANNA", said[0]), ("BEN", said[1]), ("BEN", said[2]), ("ANNA", said[3]), ("BEN", said[4]))
+    subs = _srt([said[0], said[1], "...", said[2], said[3], "!", said[4]])
+    res = align(parse_text(script), parse_srt(subs))
+    turns = {c["index"]: c["turns"][0] for c in res.cues}
+    assert turns[3]["speaker"] == "BEN" and turns[3]["evidence"] == "continued"
+    assert turns[6]["speaker"] == "ANNA" and turns[6]["confidence"] < turns[3]["confidence"]
