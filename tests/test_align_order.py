@@ -92,3 +92,15 @@ def test_a_wordless_fragment_between_two_turns_of_one_speaker_is_theirs_with_mor
     turns = {c["index"]: c["turns"][0] for c in res.cues}
     assert turns[3]["speaker"] == "BEN" and turns[3]["evidence"] == "continued"
     assert turns[6]["speaker"] == "ANNA" and turns[6]["confidence"] < turns[3]["confidence"]
+
+
+def test_first_words_kept_as_punctuation_in_a_cue_of_their_own_start_the_block():
+    said = _long(4, 17)
+    script = _script(("ANNA", said[0]), ("BEN", said[1]), ("ANNA", "Oh. Okay, but before you go, one more thing here."),
+                     ("BEN", said[2]))
+    subs = _srt([said[0], said[1], ".", "Okay, but before you go, one more thing here.", said[2]])
+    res = align(parse_text(script), parse_srt(subs))
+    block = next(e for e in res.dialogue if e["text"].startswith("Oh."))
+    assert block["start"] == 6.0 and block["cue_start"] == 6.0 and block["cues"] == [3, 4]
+    dot = next(c for c in res.cues if c["index"] == 3)
+    assert dot["speakers"] == ["ANNA"] and dot["turns"][0]["evidence"] == "order"

@@ -127,3 +127,45 @@ def fill_gaps(blocks: dict[int, tuple[int, int]], aligned: set[int], a_words: li
                 q = r + 1
                 break
     return placed
+
+
+def attach_leading(blocks: dict[int, tuple[int, int]], aligned: set[int], a_words: list[str], b_words: list[str],
+                   a_to_b: np.ndarray, b_to_a: np.ndarray, slots: list[TurnSlot], taken: set[tuple[int, int]],
+                   max_gap_s: float) -> dict[int, TurnSlot]:
+    """An aligned block whose first words went unmatched ("Oh. Okay, but ...", the subtitles kept "."
+    in a cue of its own) starts at the free turn just before its first matched turn, when that turn's
+    words are a subsequence of those first words and it ends at most ``max_gap_s`` before.
+
+    ``taken``: turns already given to blocks placed by order. Returns block -> the turn it now starts on.
+    """
+    slot_of_token = np.zeros(len(b_words), dtype=np.int64)
+    for s_idx, slot in enumerate(slots):
+        slot_of_token[slot.lo:slot.hi] = s_idx
+    out: dict[int, TurnSlot] = {}
+    floor = -1  # slot of the previous aligned block's last matched word
+    for e in sorted(blocks):
+        if e not in aligned:
+            continue
+        lo, hi = blocks[e]
+        held = np.flatnonzero(a_to_b[lo:hi] >= 0)
+        if not len(held):
+            continue
+        first_i, lead = lo + int(held[0]), int(held[0])
+        j0 = int(a_to_b[first_i])
+        s = int(slot_of_token[j0])
+        prev_floor, floor = floor, int(slot_of_token[int(a_to_b[lo + int(held[-1])])])
+        if not lead or j0 != slots[s].lo or s - 1 <= prev_floor:
+            continue
+        cand = slots[s - 1]
+        if (cand.cue, cand.turn) in taken or (b_to_a[cand.lo:cand.hi] >= 0).any():
+            continue
+        if slots[s].t0 - cand.t1 > max_gap_s:
+            continue
+        pos = _subsequence(b_words[cand.lo:cand.hi], a_words[lo:first_i])
+        if pos is None:
+            continue
+        for off, j in zip(pos, range(cand.lo, cand.hi), strict=True):
+            a_to_b[lo + off] = j
+            b_to_a[j] = lo + off
+        out[e] = cand
+    return out

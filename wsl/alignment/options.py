@@ -48,6 +48,9 @@ class SpanRules:
     # many words the turn lacks: a longer line reduced to one word or to punctuation is more likely cut
     # (one shared name placed long lines of the real films).
     max_unheard_words: int = 4
+    # A block's unmatched first words may start it at the free turn just before its first matched
+    # turn ("Oh." kept as "." in a cue of its own) when that turn ends at most this long (s) before.
+    leading_gap_s: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,9 @@ class SpeakerRules:
     (Laplace), so that episodes 13-17 (tst.lst) check them (docs/benchmarks.md, "speaker calibration")."""
 
     inside: float = 0.5  # an unmatched turn inside an aligned block's words (1 turn in 17 episodes)
-    by_order: float = 0.95  # a free turn holding a block placed by the script's order (20 of 20)
+    by_order: float = 0.92  # a free turn holding a block (or its first words) placed by order (32 of 34)
     continued_same: float = 0.95  # a wordless fragment between two turns of one speaker (19 of 19)
-    continued: float = 0.77  # a wordless fragment between two speakers, given to the one before (46 of 59)
+    continued: float = 0.92  # a wordless fragment between two speakers, given to the one before (44 of 47)
     guess: float = 0.76  # a line absent from the script, one or two possible other parties (68 of 89)
     guess_crowded: float = 0.64  # the same with three or more possible other parties (26 of 40)
     unknown_label: float = 0.5  # a hearing-impaired label (JOHN:) that names no cast member

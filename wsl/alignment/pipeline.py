@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from wsl.alignment.gaps import TurnSlot, fill_gaps, turn_slots
+from wsl.alignment.gaps import TurnSlot, attach_leading, fill_gaps, turn_slots
 from wsl.alignment.options import AlignOptions
 from wsl.alignment.spans import BlockSpan, SubToken, block_span, interpolate, trim_edges
 from wsl.alignment.speakers import cue_speakers
@@ -225,6 +225,7 @@ def align_parsed(screenplay: Screenplay, subs: SubtitleFile, options: AlignOptio
             trimmed += trim_edges(a_to_b, b_to_a, *tk.blocks[moved], tk.subs, opt.spans.edge_gap_s)
 
     placed: dict[int, TurnSlot] = {}
+    leading: dict[int, TurnSlot] = {}
     slots = turn_slots(subs, tk.cleaned, tk.subs)
     if opt.gap_fill and not opt.draft:
         # Moved scenes are out of the script's order: neither neighbours nor candidates.
@@ -232,6 +233,8 @@ def align_parsed(screenplay: Screenplay, subs: SubtitleFile, options: AlignOptio
         kept = {e for e, (lo, hi) in in_order.items() if keep(lo, hi)}
         placed = fill_gaps(in_order, kept, tk.a_words, tk.b_words, a_to_b, b_to_a, slots,
                            opt.spans.max_unheard_words)
+        leading = attach_leading(in_order, kept, tk.a_words, tk.b_words, a_to_b, b_to_a, slots,
+                                 {(s.cue, s.turn) for s in placed.values()}, opt.spans.leading_gap_s)
 
     records: list[dict[str, Any]] = []
     spans: dict[int, BlockSpan] = {}
@@ -260,12 +263,19 @@ def align_parsed(screenplay: Screenplay, subs: SubtitleFile, options: AlignOptio
         if slot is not None:
             rec["cues"] = sorted(set(rec["cues"]) | {subs.cues[slot.cue].index})
             rec["by_order"] = True
+        lead_slot = leading.get(e_idx)
+        if lead_slot is not None and lead_slot.t0 < span.start:  # its first words, in a turn of their own
+            cue = subs.cues[lead_slot.cue]
+            rec.update(start=round(lead_slot.t0, 3), cue_start=round(min(span.cue_start, cue.start), 3),
+                       cues=sorted(set(rec["cues"]) | {cue.index}))
+            span = replace(span, start=lead_slot.t0, cue_start=min(span.cue_start, cue.start))
+            spans[e_idx] = span
         if e_idx in reordered:
             rec["reordered"] = True
     interpolate(records, max((c.end for c in subs.cues), default=0.0))
 
     cast = screenplay.cast
-    by_order = {(s.cue, s.turn): ch for e, s in placed.items() if (ch := els[e].character)}
+    by_order = {(s.cue, s.turn): ch for e, s in (*placed.items(), *leading.items()) if (ch := els[e].character)}
     cues = cue_speakers(els, subs, tk.cleaned, tk.subs, tk.a_block, b_to_a, spans, cast, opt.speakers,
                         opt.min_speaker_confidence, by_order)
     attributed = sum(1 for c in cues if c["speakers"])
@@ -287,7 +297,8 @@ def align_parsed(screenplay: Screenplay, subs: SubtitleFile, options: AlignOptio
         "share_cues_attributed": round(attributed / max(1, n_cues), 4),
         "words": {"screenplay": len(tk.a_words), "subtitles": len(tk.b_words), "matched": int(len(wa.pairs)),
                   "share_in_runs": verdict.share_in_runs, "runs_of_6": verdict.long_runs,
-                  "edge_matches_trimmed": trimmed, "placed_by_order": len(placed), "anchors": wa.anchors,
+                  "edge_matches_trimmed": trimmed, "placed_by_order": len(placed), "leading_turns": len(leading),
+                  "anchors": wa.anchors,
                   "dp_cells": wa.cells},
         "skipped_cues": [{"line": ln, "reason": why} for ln, why in subs.skipped],
         "min_confidence": opt.min_confidence, "min_speaker_confidence": opt.min_speaker_confidence,
