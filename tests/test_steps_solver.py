@@ -40,7 +40,7 @@ def test_optimum_matches_cvxpy_on_small_random_instances(seed: int) -> None:
     spans = [[(1.0, 2.0), None, None], [None, (4.0, 5.0), None], [None, None, None]]
     orders = [[0, 1, 2], [1, 0, 2], [0, 2, 1]]
     place = rng.uniform(0, 0.02, size=(3, K)) * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 1]])
-    model = StepLocalizer(window=1.0, lam=lam, max_epochs=5000, tol=1e-3, seed=seed, method="pairwise")
+    model = StepLocalizer(window=1.0, lam=lam, tol=1e-3, seed=seed)  # the defaults
     model.fit(feats, 1.0, spans, orders=orders, place_cost=place)
     res = model.result_
     assert res.success and res.gap <= 1e-3 * abs(res.fun)
@@ -73,7 +73,7 @@ def test_stopping_above_tolerance_is_reported(caplog: pytest.LogCaptureFixture) 
     rng = np.random.default_rng(0)
     feats = [rng.standard_normal((30, 4)) for _ in range(3)]
     spans = [[None, None, None]] * 3
-    model = StepLocalizer(max_epochs=1, tol=1e-9).fit(feats, 1.0, spans)
+    model = StepLocalizer(max_iter=1, tol=1e-9).fit(feats, 1.0, spans)
     assert not model.result_.success and np.isfinite(model.result_.gap)
     assert any("certified gap" in r.getMessage() for r in caplog.records)
 
@@ -82,7 +82,7 @@ def test_steps_not_narrated_are_left_out_when_costly() -> None:
     rng = np.random.default_rng(0)
     feats = [rng.standard_normal((40, 4)) for _ in range(4)]
     spans = [[(5.0, 7.0), None, None]] * 4
-    costly = StepLocalizer(max_epochs=50).fit(feats, 1.0, spans, place_cost=np.full((4, 3), 1.0))
+    costly = StepLocalizer(max_iter=50).fit(feats, 1.0, spans, place_cost=np.full((4, 3), 1.0))
     assert all(np.isfinite(t[0]) for t in costly.times_)  # the narrated step is always placed
     assert all(np.isnan(t[1:]).all() for t in costly.times_)  # the others cost more than they gain
 

@@ -112,7 +112,7 @@ def test_library_call_on_the_demo_task(tmp_path: Path) -> None:
     from wsl.steps.demo import make_demo_task
 
     make_demo_task(tmp_path / "task", n_videos=8)
-    res = wsl.discover_steps(tmp_path / "task", paraphrases=False, max_epochs=30)
+    res = wsl.discover_steps(tmp_path / "task", paraphrases=False, max_iter=30)
     assert isinstance(res, StepsResult) and res.k >= 4
     assert res.solver is not None and res.solver["placed"] <= res.solver["pairs"]
     assert sum(v.dropped for v in res.videos.values()) >= 1  # "some people ... but I don't" left out

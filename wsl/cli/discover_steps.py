@@ -53,7 +53,7 @@ def discover_steps(
     result = run(task_dir, n_steps=steps, text_only=text_only, features=features, fps=fps, layout=layout,
                  window=window, each_step=each_step, absence_weight=absence_weight, max_slots=max_slots,
                  min_support=min_support, merge_synonyms=not no_merge,
-                 paraphrases=None if paraphrases == "auto" else paraphrases == "yes", lam=lam, max_epochs=max_iter,
+                 paraphrases=None if paraphrases == "auto" else paraphrases == "yes", lam=lam, max_iter=max_iter,
                  tol=tol, seed=seed)
     doc = result.to_json()
     gold = None

@@ -48,7 +48,7 @@ class VideoSteps:
 class StepsResult:
     """What :func:`discover_steps` found: the K steps in consensus order and, per video, where they are.
 
-    ``solver`` (None in text-only runs): epochs, certified gap (absolute and relative), whether it
+    ``solver`` (None in text-only runs): method, iterations (passes over the videos), certified gap (absolute and relative), whether it
     met the tolerance, the rounding used, window and each_step.
     """
 
@@ -96,7 +96,7 @@ def discover_steps(task_dir: str | os.PathLike[str], *, n_steps: int | None = No
                    each_step: Literal["at-most-once", "once"] = "at-most-once",
                    absence_weight: float = DEFAULT_ABSENCE_WEIGHT, max_slots: int = 20, min_support: int = 2,
                    merge_synonyms: bool = True, paraphrases: bool | None = None, lam: float = 1e-2,
-                   max_epochs: int = 300, tol: float = 1e-3, seed: int = 0) -> StepsResult:
+                   max_iter: int = 300, tol: float = 1e-3, seed: int = 0) -> StepsResult:
     """Discover the steps of one task from its narrated videos (Alayrac et al. 2016).
 
     ``task_dir`` holds per video a narration (.csv/.srt/.vtt/.json) and features ``<video>.npy``
@@ -104,7 +104,7 @@ def discover_steps(task_dir: str | os.PathLike[str], *, n_steps: int | None = No
     paraphrased steps through the sentence encoder (None: when it is installed). ``each_step``:
     "at-most-once" lets a video leave out steps it does not narrate (at ``absence_weight`` times the
     narration-evidence cost), "once" places every step in every video. The solver stops at a
-    certified relative duality gap ``tol`` or after ``max_epochs`` (then ``solver["converged"]`` is
+    certified relative duality gap ``tol`` or after ``max_iter`` (then ``solver["converged"]`` is
     False and a warning says so).
     """
     from wsl.data.task_folder import read_task_folder
@@ -162,9 +162,9 @@ def discover_steps(task_dir: str | os.PathLike[str], *, n_steps: int | None = No
             model = localize_steps(
                 [videos[i].features for i in with_feats], [float(videos[i].fps or 0) for i in with_feats],  # type: ignore[misc]
                 spans, [ts.orders[i] for i in with_feats], [names[i] for i in with_feats], window=window, lam=lam,
-                at_most_once=each_step == "at-most-once", absence_weight=absence_weight, max_epochs=max_epochs,
+                at_most_once=each_step == "at-most-once", absence_weight=absence_weight, max_iter=max_iter,
                 tol=tol, seed=seed,
-                progress=lambda e, f, g: st.update(f"epoch {e}, relative gap {g / max(abs(f), 1e-300):.1e}"))
+                progress=lambda e, f, g: st.update(f"iteration {e}, relative gap {g / max(abs(f), 1e-300):.1e}"))
         for j, i in enumerate(with_feats):
             for k in range(K):
                 t = model.times_[j][k]
@@ -174,12 +174,12 @@ def discover_steps(task_dir: str | os.PathLike[str], *, n_steps: int | None = No
                                        "video" if iv is not None else None)
         r = model.result_
         rel_gap = float(r.gap) / max(abs(float(r.fun)), 1e-300)
-        solver = {"epochs": int(r.nit), "gap": float(r.gap), "relative_gap": rel_gap, "tol": tol,
+        solver = {"method": model.method, "iterations": int(r.nit), "gap": float(r.gap), "relative_gap": rel_gap, "tol": tol,
                   "converged": bool(r.success), "rounding": model.rounding_, "window": window,
                   "each_step": each_step, "absence_weight": absence_weight,
                   "placed": int(sum(np.isfinite(t).sum() for t in model.times_)),
                   "pairs": len(with_feats) * K}
-        info(f"solver: {r.nit} epochs, certified relative gap {rel_gap:.1e}; placed {solver['placed']} of "
+        info(f"solver: {r.nit} iterations, certified relative gap {rel_gap:.1e}; placed {solver['placed']} of "
              f"{solver['pairs']} (video, step) pairs")
     elif not text_only:
         warn("no feature files: only the text stage ran (times are narration times)")

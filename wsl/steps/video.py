@@ -33,11 +33,11 @@ def place_costs(narrated: Sequence[Sequence[Span]], n_frames: int, absence_weigh
 def localize_steps(features: Sequence[np.ndarray], fps: Sequence[float], narrated: Sequence[Sequence[Span]],
                    orders: Sequence[Sequence[int]] | None, names: Sequence[str], *, window: float = 10.0,
                    lam: float = 1e-2, at_most_once: bool = True, absence_weight: float = DEFAULT_ABSENCE_WEIGHT,
-                   max_epochs: int = 1000, tol: float = 1e-3, seed: int = 0,
+                   max_iter: int = 300, tol: float = 1e-3, seed: int = 0,
                    progress: Callable[[int, float, float], None] | None = None) -> StepLocalizer:
     """Fit the step localiser on the videos with features; returns the fitted estimator."""
     n_frames = sum(int(f.shape[0]) for f in features)
     pc = place_costs(narrated, n_frames, absence_weight) if at_most_once else None
-    model = StepLocalizer(window=window, lam=lam, at_most_once=at_most_once, max_epochs=max_epochs, tol=tol,
+    model = StepLocalizer(window=window, lam=lam, at_most_once=at_most_once, max_iter=max_iter, tol=tol,
                           seed=seed)
     return model.fit(features, fps, narrated, names, orders=orders, place_cost=pc, progress=progress)
