@@ -13,7 +13,7 @@ is spread over a cue's characters, so the second speaker of a dash cue starts pa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -23,9 +23,9 @@ from wsl.text.subtitles import SubtitleFile
 __all__ = ["SubToken", "BlockSpan", "trim_edges", "block_span", "interpolate"]
 
 
-@dataclass(frozen=True)
-class SubToken:
-    """A subtitle word: its normalised form, cue (position in the file), speaker turn and time."""
+class SubToken(NamedTuple):
+    """A subtitle word: its normalised form, cue (position in the file), speaker turn and time (a named
+    tuple, built once per subtitle word)."""
 
     norm: str
     cue: int

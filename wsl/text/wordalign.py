@@ -227,6 +227,7 @@ class _Aligner:
         self.cells = 0
         self.anchors = 0
         self.skipped_cells = 0
+        self.near_b: dict[int, np.ndarray] | None = None
 
     def solve(self, i0: int, i1: int, j0: int, j1: int, free_start: bool, free_end: bool) -> None:
         # An explicit stack keeps deep nesting off Python's call stack on long films.
@@ -287,8 +288,24 @@ class _Aligner:
 
     def _run_dp(self, i0: int, i1: int, j0: int, j1: int, fs: bool, fe: bool) -> None:
         self.cells += (i1 - i0) * (j1 - j0)
+        if i1 - i0 > j1 - j0:
+            # The DP loops over rows in Python: the shorter side as rows (the scores are symmetric)
+            # halves the row count on a film (5,000 -> 2,200 rows for Mission: Impossible).
+            for j, i, exact in _dp(self.b[j0:j1], self.a[i0:i1], self._near_b(), self.sc, fs, fe)[0]:
+                self.pairs.append((i0 + i, j0 + j, exact))
+            return
         for i, j, exact in _dp(self.a[i0:i1], self.b[j0:j1], self.near, self.sc, fs, fe)[0]:
             self.pairs.append((i0 + i, j0 + j, exact))
+
+    def _near_b(self) -> dict[int, np.ndarray]:
+        """The near-spelling pairs seen from b's side (built once, when first needed)."""
+        if self.near_b is None:
+            rev: dict[int, list[int]] = {}
+            for k, alts in self.near.items():
+                for c in alts.tolist():
+                    rev.setdefault(c, []).append(k)
+            self.near_b = {c: np.asarray(ks, dtype=np.int64) for c, ks in rev.items()}
+        return self.near_b
 
 
 def _result(pairs: list[tuple[int, int, bool]], cells: int, anchors: int, stats: dict[str, int]) -> WordAlignment:
