@@ -99,7 +99,10 @@ def select_device(name: str = "auto", dist: DistInfo | None = None) -> torch.dev
     """
     dist = dist or dist_info()
     if name == "auto":
-        return torch.device(f"cuda:{dist.local_rank}") if torch.cuda.is_available() else torch.device("cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        # More processes than GPUs (a smoke test on one GPU): they share, round robin.
+        return torch.device(f"cuda:{dist.local_rank % torch.cuda.device_count()}")
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -110,7 +113,8 @@ def select_device(name: str = "auto", dist: DistInfo | None = None) -> torch.dev
             raise BadInput(f"device {name}: CUDA is not available here (torch {torch.__version__}); use cpu or auto",
                            param="device")
         if device.index is None:
-            device = torch.device(f"cuda:{dist.local_rank if dist.distributed else torch.cuda.current_device()}")
+            index = dist.local_rank % torch.cuda.device_count() if dist.distributed else torch.cuda.current_device()
+            device = torch.device(f"cuda:{index}")
         if device.index >= torch.cuda.device_count():
             raise BadInput(f"device {name}: only {torch.cuda.device_count()} CUDA device(s) here", param="device")
     elif device.type != "cpu":
@@ -119,12 +123,16 @@ def select_device(name: str = "auto", dist: DistInfo | None = None) -> torch.dev
 
 
 def init_distributed(device: torch.device) -> DistInfo:
-    """Join torchrun's process group (NCCL on GPU, gloo on CPU) when launched with several processes."""
+    """Join torchrun's process group when launched with several processes: NCCL with one GPU per process,
+    gloo on CPU or when processes share a GPU (NCCL refuses two ranks on one device)."""
     dist = dist_info()
     if dist.distributed and not torch.distributed.is_initialized():
+        backend = "gloo"
         if device.type == "cuda":
             torch.cuda.set_device(device)
-        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+            local_procs = int(os.environ.get("LOCAL_WORLD_SIZE", dist.world_size))
+            backend = "nccl" if torch.cuda.device_count() >= local_procs else "gloo"
+        torch.distributed.init_process_group(backend)
     return dist
 
 
