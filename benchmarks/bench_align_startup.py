@@ -27,8 +27,10 @@ RUN_CLI = "import sys; from wsl.cli.app import main; sys.argv[0] = 'wsl'; main()
 
 
 def _cpu(cmd: list[str], env: dict[str, str] | None = None) -> float:
+    # `python -c` puts the working folder first on sys.path: run inside the tree whose code is wanted.
+    cwd = env["PYTHONPATH"] if env else str(Path(__file__).resolve().parents[1])
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
+
 from wsl.alignment import align
 from wsl.text.screenplay import parse_text
 from wsl.text.subtitles import parse_srt
@@ -104,3 +106,21 @@ def test_first_words_kept_as_punctuation_in_a_cue_of_their_own_start_the_block()
     assert block["start"] == 6.0 and block["cue_start"] == 6.0 and block["cues"] == [3, 4]
     dot = next(c for c in res.cues if c["index"] == 3)
     assert dot["speakers"] == ["ANNA"] and dot["turns"][0]["evidence"] == "order"
+
+
+def test_a_pair_of_stray_edge_matches_is_trimmed_but_a_spoken_run_after_a_pause_is_kept():
+    from wsl.alignment.spans import SubToken, trim_edges
+
+    # Words 0-1 matched "a ... to" 26 s before the rest (The Assignment, a moved speech): both go.
+    toks = [SubToken("a", 0, 0, 1.0, 1.2), SubToken("to", 1, 0, 2.0, 2.2)]
+    toks += [SubToken(f"w{k}", 5, 0, 30.0 + 0.3 * k, 30.2 + 0.3 * k) for k in range(10)]
+    a_to_b = np.arange(12)
+    b_to_a = np.arange(12)
+    assert trim_edges(a_to_b, b_to_a, 0, 12, toks, 8.0) == 2
+    assert a_to_b[:2].tolist() == [-1, -1] and b_to_a[:2].tolist() == [-1, -1]
+    # Three consecutive words after a 10 s pause are speech, not strays: kept.
+    toks = [SubToken(f"w{k}", 0, 0, 0.3 * k, 0.3 * k + 0.2) for k in range(9)]
+    toks += [SubToken(f"v{k}", 3, 0, 13.0 + 0.3 * k, 13.2 + 0.3 * k) for k in range(3)]
+    a_to_b = np.arange(12)
+    b_to_a = np.arange(12)
+    assert trim_edges(a_to_b, b_to_a, 0, 12, toks, 8.0) == 0

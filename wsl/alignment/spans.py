@@ -19,6 +19,7 @@ import numpy as np
 
 from wsl.alignment.options import SpanRules
 from wsl.text.subtitles import SubtitleFile
+from wsl.text.wordalign import run_lengths
 
 __all__ = ["SubToken", "BlockSpan", "trim_edges", "block_span", "interpolate"]
 
@@ -46,24 +47,29 @@ class BlockSpan:
 
 def trim_edges(a_to_b: np.ndarray, b_to_a: np.ndarray, lo: int, hi: int, tokens: list[SubToken],
                gap_s: float) -> int:
-    """Drop matches at the edges of block ``[lo, hi)`` that lie more than ``gap_s`` from the next
-    match inwards; updates both maps. Returns how many were dropped."""
+    """Drop stray matches at the edges of block ``[lo, hi)``: a few matches (at most 3, or a quarter of
+    the block's) lying more than ``gap_s`` from the next match inwards, with no run of 3 consecutive
+    words among them (common words matched elsewhere: "a ... to" 26 s before a moved speech). Updates
+    both maps; returns how many were dropped."""
     dropped = 0
-    while True:
+    for side in (0, 1):
         idx = lo + np.flatnonzero(a_to_b[lo:hi] >= 0)
-        if len(idx) < 2:
-            return dropped
-        first, second = int(a_to_b[idx[0]]), int(a_to_b[idx[1]])
-        last, before = int(a_to_b[idx[-1]]), int(a_to_b[idx[-2]])
-        if tokens[second].t0 - tokens[first].t1 > gap_s:
-            drop = int(idx[0])
-        elif tokens[last].t0 - tokens[before].t1 > gap_s:
-            drop = int(idx[-1])
-        else:
-            return dropped
-        b_to_a[a_to_b[drop]] = -1
-        a_to_b[drop] = -1
-        dropped += 1
+        if side:
+            idx = idx[::-1]
+        limit = max(3, len(idx) // 4)
+        for k in range(min(limit, len(idx) - 1)):
+            here, there = tokens[int(a_to_b[idx[k]])], tokens[int(a_to_b[idx[k + 1]])]
+            if (there.t0 - here.t1 if not side else here.t0 - there.t1) <= gap_s:
+                continue
+            cluster = np.sort(idx[:k + 1])
+            pairs = np.stack([cluster, a_to_b[cluster]], axis=1)
+            if len(cluster) >= 3 and int(run_lengths(pairs).max()) >= 3:
+                break  # real speech, said after a pause
+            b_to_a[a_to_b[cluster]] = -1
+            a_to_b[cluster] = -1
+            dropped += len(cluster)
+            break
+    return dropped
 
 
 def _extend(j: int, unmatched: int, step: int, tokens: list[SubToken], b_to_a: np.ndarray) -> tuple[int, int]:
