@@ -138,3 +138,38 @@ def test_ddp_two_processes_on_cpu(tmp_path) -> None:
         torch.testing.assert_close(a[k], b[k])  # DDP keeps the replicas identical
     log = read_log(tmp_path / "run")
     assert len(log) == 2 and log[-1]["step"] == 2 * (64 // 2 // 8)
+
+
+def test_prepare_run_owns_the_run_folder(tmp_path) -> None:
+    from wsl.models.training import prepare_run
+
+    config = {"model": {"width": 16}, "train": {"lr": 0.1, "device": "cpu"}, "data": {"images": 10}}
+    run = prepare_run(tmp_path / "r", "toy", config, device="cpu", seed=3)
+    a = torch.rand(3)
+    assert run.device.type == "cpu" and not run.resume and run.is_main
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["model"] == {"width": 16}
+    prepare_run(tmp_path / "r", "toy", config, device="cpu", seed=3)
+    assert torch.equal(torch.rand(3), a)  # seeded before anything random is built
+    (tmp_path / "r" / "checkpoint.pt").write_bytes(b"")
+    with pytest.raises(BadInput, match="resume it") as e:
+        prepare_run(tmp_path / "r", "toy", config, device="cpu")
+    assert e.value.param == "resume"
+    changed = {**config, "model": {"width": 32}}
+    with pytest.raises(BadInput, match=r"changed settings: model\.width \(16 -> 32\)"):
+        prepare_run(tmp_path / "r", "toy", changed, resume=True, device="cpu")
+    moved = {**config, "train": {"lr": 0.1, "device": "cuda"}, "data": {"images": 12}}
+    assert prepare_run(tmp_path / "r", "toy", moved, resume=True, device="cpu").resume  # device may change
+    with pytest.raises(BadInput, match="another|holds a"):
+        prepare_run(tmp_path / "r", "other", config, resume=True, device="cpu")
+
+
+def test_device_names_are_checked() -> None:
+    from wsl.models.training import select_device
+
+    assert select_device("cpu").type == "cpu"
+    with pytest.raises(BadInput, match="not a torch device|not supported") as e:
+        select_device("gpu0")
+    assert e.value.param == "device"
+    if not torch.cuda.is_available():
+        with pytest.raises(BadInput, match="CUDA is not available"):
+            select_device("cuda:1")
