@@ -124,3 +124,22 @@ def test_a_pair_of_stray_edge_matches_is_trimmed_but_a_spoken_run_after_a_pause_
     a_to_b = np.arange(12)
     b_to_a = np.arange(12)
     assert trim_edges(a_to_b, b_to_a, 0, 12, toks, 8.0) == 0
+
+
+def test_a_negated_or_hypothetical_action_is_flagged_and_matches_no_rule():
+    import pytest
+
+    from wsl.alignment.weak_labels import ActionRule, _CastIndex, extract_triples
+    from wsl.text.nlp import available_model, load_english
+
+    if available_model() is None:
+        pytest.skip("spaCy's English model is not installed")
+
+    nlp = load_english()
+    rule = ActionRule("GetOut", frozenset({"get out"}))
+    cast = _CastIndex(["TOBIAS", "MAREN"])
+    said = [extract_triples(nlp(t), cast, [None])[0] for t in (
+        "Tobias gets out of the lamp room.", "Tobias does not get out of the lamp room.",
+        "Maren could get out of the car.")]
+    assert [rule.matches(t) for t in said] == [True, False, False]
+    assert said[1].to_dict()["negated"] and said[2].to_dict()["hypothetical"]

@@ -2,7 +2,10 @@
 
 Action paragraphs are parsed with spaCy into (subject, verb lemma + particle, object) triples, e.g.
 "Will gets out of the Chevrolet" -> (WILL, get out, Chevrolet). Subjects are resolved to the cast (the
-names of the character cues); he/she resolve to the last cast member mentioned in the scene. Rules
+names of the character cues); he/she resolve to the last cast member mentioned in the scene. Whether
+the text negates an action or only makes it possible ("doesn't open", "could open") is read by
+`wsl.text.relations.negation_and_modality`, the one reading shared with discover-steps; such a triple
+is kept, flagged, and matches no rule. Rules
 (YAML or JSON) map triples to action classes and give timed action labels; each scene becomes a bag
 (interval, characters, actions) of the kind `wsl cluster --bags` consumes.
 """
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from wsl.errors import BadInput
 from wsl.io import read_text
+from wsl.text.relations import negation_and_modality
 
 if TYPE_CHECKING:
     from wsl.alignment.pipeline import AlignResult
@@ -36,9 +40,21 @@ class Triple:
     verb: str
     object: str | None
     object_lemma: str | None = None
+    negated: bool = False  # "Ethan doesn't open the door"
+    hypothetical: bool = False  # "she could open the door"
+
+    @property
+    def done(self) -> bool:
+        """Whether the action text says it happens (neither negated nor only possible)."""
+        return not (self.negated or self.hypothetical)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"subject": self.subject, "verb": self.verb, "object": self.object}
+        out: dict[str, Any] = {"subject": self.subject, "verb": self.verb, "object": self.object}
+        if self.negated:
+            out["negated"] = True
+        if self.hypothetical:
+            out["hypothetical"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -50,7 +66,7 @@ class ActionRule:
     objects: frozenset[str] = frozenset()
 
     def matches(self, t: Triple) -> bool:
-        if t.verb not in self.verbs:
+        if t.verb not in self.verbs or not t.done:  # a negated or hypothetical action is no label
             return False
         if not self.objects:
             return True
@@ -170,8 +186,9 @@ def extract_triples(doc: Any, cast: _CastIndex, last_person: list[str | None]) -
                 obj_text = cast.resolve(obj.text) or doc[obj.left_edge.i: obj.i + 1].text
                 obj_text = " ".join(w for w in obj_text.split() if w.lower() not in ("the", "a", "an", "his", "her"))
             obj_lemma = obj.lemma_.lower()
+        negated, hypothetical = negation_and_modality(tok)  # the one reading, shared with discover-steps
         for name in names:
-            out.append(Triple(name, verb, obj_text, obj_lemma))
+            out.append(Triple(name, verb, obj_text, obj_lemma, negated, hypothetical))
     return out
 
 
