@@ -36,7 +36,7 @@ def train_cmd(
     clip_steps: int = typer.Option(8, "--clip-steps", help="Feature rows or frames per clip."),
     frame_size: int = typer.Option(64, "--frame-size", help="Frames: square side in pixels."),
     trunk: str = typer.Option("tiny", "--trunk", help="Frames: image trunk preset (tiny, small, base)."),
-    embed_dim: int = typer.Option(512, "--embed-dim", help="Joint embedding dimension."),
+    embed_dim: int = typer.Option(256, "--embed-dim", help="Joint embedding dimension."),
     temperature: float = typer.Option(0.05, "--temperature", help="Softmax temperature on cosine similarities."),
     min_count: int = typer.Option(1, "--min-count", help="Words seen fewer times are left out of the vocabulary."),
     max_vocab: int | None = typer.Option(None, "--max-vocab", help="Keep at most this many words."),
@@ -51,7 +51,7 @@ def train_cmd(
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many optimiser steps."),
     validation: float = typer.Option(0.1, "--validation", help="Share of training videos held out to choose "
                                                                "the weights and stop (0: none)."),
-    patience: int = typer.Option(6, "--patience", help="Stop after this many epochs without held-out progress."),
+    patience: int = typer.Option(4, "--patience", help="Stop after this many epochs without held-out progress."),
     workers: int = typer.Option(-1, "--workers", help="Data loader processes (-1: 0 on CPU, up to 8 on GPU)."),
     device: str = options.device(),
     seed: int = options.seed(),

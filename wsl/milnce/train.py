@@ -43,7 +43,7 @@ from wsl.milnce.outputs import WEIGHTS
 MIN_EPOCH_STEPS = 25
 # Default step budget: each training video is sampled about this many times, within these bounds.
 PASSES = 60
-MIN_STEPS, MAX_STEPS = 400, 20000
+MIN_STEPS, MAX_STEPS = 200, 20000
 # Held-out videos below which validation is not worth having (the budget alone decides).
 MIN_VALIDATION_VIDEOS = 8
 
@@ -130,7 +130,7 @@ def train(data: str | os.PathLike[str], run_dir: str | os.PathLike[str], *, conf
           batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4, max_steps: int | None = None,
           seed: int = 0, device: str = "auto", workers: int = -1, clips_per_video: int | None = None,
           min_count: int = 1, max_vocab: int | None = None, fps: float | None = None, layout: str = "Td",
-          validation: float = 0.1, patience: int = 6, resume: bool = False,
+          validation: float = 0.1, patience: int = 4, resume: bool = False,
           eval_pairs: str | os.PathLike[str] | None = None, eval_source: str | os.PathLike[str] | None = None,
           amp: bool = True) -> TrainResult:
     """Train a dual encoder on ``data`` (captions/ + features/ or videos/) into ``run_dir``.
