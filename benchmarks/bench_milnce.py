@@ -25,7 +25,8 @@ from wsl.milnce import MilNceConfig, train
 
 
 def run(data: Path, out: Path, candidates: int, args: argparse.Namespace) -> dict:
-    cfg = MilNceConfig(candidates=candidates, embed_dim=args.embed_dim, word_dim=128, text_hidden=args.text_hidden)
+    cfg = MilNceConfig(candidates=candidates, embed_dim=args.embed_dim, word_dim=128, text_hidden=args.text_hidden,
+                       video_pool=args.pool)
     t0 = time.perf_counter()
     history = train(data / "train", out, config=cfg, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                     seed=args.seed, device="cpu", clips_per_video=args.clips_per_video, validation=0.0,
@@ -54,6 +55,7 @@ def main() -> None:
     ap.add_argument("--test-videos", type=int, default=60)
     ap.add_argument("--noise", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pool", default="max", help="video_pool: max (the recorded figures) or mean (the default now)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench_milnce"))
     args = ap.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
@@ -72,7 +74,8 @@ def main() -> None:
     print(json.dumps({"benchmark": "milnce_vs_nce", "machine": f"{platform.machine()} {torch.get_num_threads()} "
                       f"threads, torch {torch.__version__}", "data": data_params,
                       "model": {"candidates": args.candidates, "embed_dim": args.embed_dim, "word_dim": 128,
-                                "text_hidden": args.text_hidden, "temperature": MilNceConfig.temperature,
+                                "text_hidden": args.text_hidden, "video_pool": args.pool,
+                                "temperature": MilNceConfig.temperature,
                                 "clip_seconds": MilNceConfig.clip_seconds, "clip_steps": MilNceConfig.clip_steps},
                       "train": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
                                 "clips_per_video": args.clips_per_video}, "results": rows}))
