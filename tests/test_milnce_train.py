@@ -168,3 +168,24 @@ def test_quiet_silences_the_sentence_encoder(run_cli, demo: Path, tmp_path: Path
                              "--epochs", "1", "--batch-size", "8", "--embed-dim", "16", "--device", "cpu")
     assert code == 0 and out == "" and err == "", err
     assert {k: os.environ.get(k) for k in before} == before  # no environment variable left behind
+
+
+def test_old_run_configs_keep_max_pooling() -> None:
+    assert MilNceConfig.from_dict({"embed_dim": 8}).video_pool == "max"
+    assert MilNceConfig.from_dict(MilNceConfig().as_dict()).video_pool == "mean"
+
+
+def test_narration_baseline_places_a_step_at_its_caption() -> None:
+    from wsl.data.howto100m import Caption
+    from wsl.data.narration import Narration
+    from wsl.milnce.data import SentencePair
+    from wsl.milnce.evaluation import narration_baseline
+
+    caps = (Caption(0.0, 2.0, "so guys hello", 2), Caption(10.0, 12.0, "now crack the egg", 3),
+            Caption(20.0, 22.0, "pour some milk", 4))
+    narr = {"v": Narration("v", "v.csv", caps)}
+    pairs = [SentencePair("v", 9.0, 13.0, "crack the egg", 2), SentencePair("v", 14.0, 18.0, "pour the milk", 3),
+             SentencePair("v", 1.0, 3.0, "whisk the flour", 4)]
+    r = narration_baseline(pairs, narr, {"v": 30.0})
+    # egg at 11 s (inside), milk at 21 s (outside 14-18), flour never said -> the middle, 15 s (outside)
+    assert r.steps == 3 and r.step_recall == pytest.approx(1 / 3) and r.segment_recall == pytest.approx(1 / 3)
