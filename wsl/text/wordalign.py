@@ -58,8 +58,9 @@ def _encode(a: Sequence[str], b: Sequence[str]) -> tuple[np.ndarray, np.ndarray,
 def _near_pairs(ai: np.ndarray, bi: np.ndarray, words: list[str], ratio: float) -> dict[int, np.ndarray]:
     """For each word of a, the words of b (other than itself) that are near spellings of it."""
     # Only words without an exact partner on the other side need a near one.
-    a_all = {int(x) for x in np.unique(ai)}
-    b_all = {int(x) for x in np.unique(bi)}
+    # Python sets, not np.unique: that would import numpy.ma, a tenth of align's start-up.
+    a_all = set(ai.tolist())
+    b_all = set(bi.tolist())
     a_words, b_words = a_all - b_all, b_all - a_all
     buckets: dict[str, list[int]] = {}
     for k in b_words:
@@ -87,7 +88,7 @@ def _row_scores(ai: int, b: np.ndarray, near: dict[int, np.ndarray], sc: Scoring
     s = np.where(b == ai, sc.match, sc.mismatch)
     alt = near.get(int(ai))
     if alt is not None:
-        s = np.where((s < sc.match) & np.isin(b, alt), sc.near, s)
+        s = np.where((s < sc.match) & (b[:, None] == alt[None, :]).any(axis=1), sc.near, s)
     return s
 
 
