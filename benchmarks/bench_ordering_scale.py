@@ -1,23 +1,40 @@
-"""Benchmark 2: an ordering problem the size of Hollywood Extended (about 900 videos, 80k frames, d = 512,
-16 actions + background): wall time of 100 Frank-Wolfe iterations (full FW, exact line search,
-batched ordering oracle) and of 100 block-coordinate epochs' worth of single-video steps. One JSON line.
+"""Ordering problem the size of Hollywood Extended (900 videos, ~80k frames, d = 512, 16 actions +
+background), one JSON line.
 
-    python benchmarks/bench_ordering_scale.py [--iters 100]
+Times, in one process and on one BLAS thread:
+- ``seconds``: ``iters`` plain Frank-Wolfe iterations (exact line search) of the current solver
+  (`wsl.solvers.ordering`: cached statistics, one float32 GEMM per iteration, ragged DP oracle);
+- ``previous_seconds``: the same iterations of the turn-1 implementation (benchmarks/_previous/,
+  commit 7946266: DIFFRAC operator twice per iteration on float64 X, padded batched DP), run for
+  ``--previous-iters`` iterations and scaled to ``iters`` if fewer;
+- ``floor_seconds_per_iter``: one gradient GEMM + one oracle call timed alone (the per-iteration floor);
+- ``certified_*``: the default method (pairwise FW) run to a certified relative gap of 1e-3
+  (or ``--certify-seconds``), with its iterations, seconds and gap.
+``peak_rss_mb`` is the process's peak resident memory after the current solver's runs, before the
+baseline is built (the baseline needs a float64 copy of X).
+
+    python benchmarks/bench_ordering_scale.py [--iters 100] [--previous-iters 100] [--certify-seconds 120]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from wsl.solvers._threads import few_blas_threads
-from wsl.solvers.diffrac import DiffracCost, one_hot
-from wsl.solvers.frank_wolfe import block_frank_wolfe, frank_wolfe
-from wsl.solvers.oracles import ordering_chain, ordering_lmo_batch
 from wsl.actions.labeler import uniform_labels
+from wsl.solvers._threads import few_blas_threads
+from wsl.solvers.oracles import ordering_chain
+from wsl.solvers.ordering import OrderingProblem, solve_ordering
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def main() -> None:
@@ -27,39 +44,68 @@ def main() -> None:
     ap.add_argument("--d", type=int, default=512)
     ap.add_argument("--classes", type=int, default=17)
     ap.add_argument("--iters", type=int, default=100)
-    ap.add_argument("--block-epochs", type=int, default=5)
+    ap.add_argument("--previous-iters", type=int, default=100, help="0 skips the baseline")
+    ap.add_argument("--certify-seconds", type=float, default=120.0, help="0 skips the certified solve")
+    ap.add_argument("--rtol", type=float, default=1e-3)
     a = ap.parse_args()
     rng = np.random.default_rng(0)
     lengths = np.maximum(10, rng.gamma(2.0, a.frames / a.videos / 2.0, a.videos).astype(int))
     trs = [list(rng.integers(1, a.classes, size=int(rng.integers(1, 6)))) for _ in range(a.videos)]
-    X = rng.normal(size=(int(lengths.sum()), a.d)).astype(np.float64)
-    ends = np.cumsum(lengths)
-    blocks = [slice(int(s), int(e)) for s, e in zip(np.r_[0, ends[:-1]], ends, strict=True)]
+    N, K = int(lengths.sum()), a.classes
+    X = rng.standard_normal(size=(N, a.d), dtype=np.float32)
     chains = [ordering_chain(t) for t in trs]
-    K = a.classes
-    limit = few_blas_threads(a.d)
-    limit.__enter__()
-    t0 = time.perf_counter()
-    cost = DiffracCost(X, 1e-2, blocks=blocks)
-    t_setup = time.perf_counter() - t0
+    lab0 = np.concatenate([uniform_labels(n, t) for n, t in zip(lengths, trs, strict=True)])
+    out: dict[str, object] = {"benchmark": "ordering_scale", "videos": a.videos, "frames": N, "d": a.d, "classes": K}
+    with few_blas_threads(a.d):
+        t0 = time.perf_counter()
+        prob = OrderingProblem(X, lengths, chains, K, lam=1e-2)
+        out["setup_seconds"] = round(time.perf_counter() - t0, 2)
+        t0 = time.perf_counter()
+        res = solve_ordering(prob, lab0, method="fw", max_iter=a.iters, rtol=0.0)
+        out.update(iters=int(res.nit), seconds=round(time.perf_counter() - t0, 2), objective=res.fun,
+                   gap_after_iters=res.gap)
+        # the floor: one gradient GEMM and one oracle call, nothing else
+        Z = res.x
+        U = np.asarray(prob.Xc.T @ Z.astype(np.float32), dtype=np.float64)
+        col = Z.sum(axis=0)
+        t0 = time.perf_counter()
+        for _ in range(5):
+            prob.oracle(prob.grad(Z, U, col))
+        out["floor_seconds_per_iter"] = round((time.perf_counter() - t0) / 5, 4)
+        del Z, U
+        if a.certify_seconds > 0:
+            t0, c0 = time.perf_counter(), time.process_time()
+            cert = solve_ordering(prob, lab0, method="pairwise", max_iter=100_000, rtol=a.rtol,
+                                  max_seconds=a.certify_seconds)
+            out.update(certified_method="pairwise", certified_iters=int(cert.nit),
+                       certified_seconds=round(time.perf_counter() - t0, 1),
+                       certified_cpu_seconds=round(time.process_time() - c0, 1),
+                       certified_gap=cert.gap / abs(cert.fun), certified_success=bool(cert.success),
+                       certified_objective=cert.fun)
+            del cert
+        out["peak_rss_mb"] = round(_peak_mb(), 1)
+        del prob, res
+        if a.previous_iters > 0:
+            sys.path.insert(0, str(Path(__file__).parent / "_previous"))
+            from turn1_diffrac import DiffracCost, one_hot  # type: ignore[import-not-found]
+            from turn1_frank_wolfe import frank_wolfe  # type: ignore[import-not-found]
+            from turn1_oracles import ordering_lmo_batch  # type: ignore[import-not-found]
 
-    def lmo(G: np.ndarray) -> np.ndarray:
-        return one_hot(np.concatenate(ordering_lmo_batch([G[b] for b in blocks], chains)), K)
+            ends = np.cumsum(lengths)
+            blocks = [slice(int(s), int(e)) for s, e in zip(np.r_[0, ends[:-1]], ends, strict=True)]
+            cost = DiffracCost(X.astype(np.float64), 1e-2, blocks=blocks)
 
-    x0 = one_hot(np.concatenate([uniform_labels(n, t) for n, t in zip(lengths, trs, strict=True)]), K)
-    t0 = time.perf_counter()
-    res = frank_wolfe(cost.f_grad, lmo, x0, max_iter=a.iters, rtol=0.0, curvature=cost.curvature)
-    t_fw = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    blk = block_frank_wolfe(cost, lambda i, g: one_hot(ordering_lmo_batch([g], [chains[i]])[0], K), x0,
-                            max_epochs=a.block_epochs, rtol=0.0)
-    t_blk = time.perf_counter() - t0
-    print(json.dumps({"benchmark": "ordering_scale", "videos": a.videos, "frames": int(lengths.sum()), "d": a.d,
-                      "classes": K, "setup_seconds": round(t_setup, 2), "fw_iterations": int(res.nit),
-                      "fw_seconds": round(t_fw, 1), "fw_seconds_per_iteration": round(t_fw / max(res.nit, 1), 3),
-                      "fw_objective": res.fun, "fw_gap": res.gap, "block_epochs": int(blk.nit),
-                      "block_seconds": round(t_blk, 1), "block_objective": blk.fun,
-                      "target_seconds": 120, "within_target": t_fw < 120}))
+            def lmo(G: np.ndarray) -> np.ndarray:
+                return one_hot(np.concatenate(ordering_lmo_batch([G[b] for b in blocks], chains)), K)
+
+            t0 = time.perf_counter()
+            old = frank_wolfe(cost.f_grad, lmo, one_hot(lab0, K), max_iter=a.previous_iters, rtol=0.0,
+                              curvature=cost.curvature)
+            prev = time.perf_counter() - t0
+            out.update(previous_iters=int(old.nit), previous_seconds=round(prev * a.iters / max(old.nit, 1), 2),
+                       previous_objective=old.fun, previous_peak_rss_mb=round(_peak_mb(), 1))
+            out["speedup"] = round(float(out["previous_seconds"]) / max(float(out["seconds"]), 1e-9), 2)  # type: ignore[arg-type]
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@ Z minimising <G, Z>, returned as labels (one per row) or as step positions.
 
 - :func:`ordering_lmo` — Bojanowski et al. 2014: a monotone path through [bg, a1, bg, a2, ..., aL, bg];
   every listed action gets at least one frame (or ``min_length``), in order; background optional
-  between. Dynamic programming in O(T S) over S path states, vectorised over states and batched
-  over videos (:func:`ordering_lmo_batch`).
+  between. Dynamic programming in O(T S) over S path states, vectorised over states and run over
+  all videos at once, ragged and time-major (:class:`RaggedChains`, :func:`ordering_lmo_batch`).
 - :func:`narration_lmo` (in :mod:`wsl.solvers.narration`) — Alayrac et al. 2016: K steps, each placed
   on exactly one frame per video (or at most once), in order, a narrated step only inside its time window. O(T K).
 - :func:`bags_lmo` — Bojanowski et al. 2013: one label per row, and every label listed for a bag
@@ -108,42 +108,9 @@ def _pack(costs: Sequence[np.ndarray], chains: Sequence[Chain]) -> dict[str, np.
             "can_end": can_end}
 
 
-def _chain_batch(costs: Sequence[np.ndarray], chains: Sequence[Chain]) -> list[np.ndarray]:
-    """Viterbi over left-to-right chains for a batch of videos padded to one length."""
-    pk = _pack(costs, chains)
-    sc, lengths, stay, skip_ok, can_end = pk["sc"], pk["lengths"], pk["stay"], pk["skip_ok"], pk["can_end"]
-    V, T, S = sc.shape
-    D = np.where(pk["can_start"], sc[:, 0], _INF)
-    bp = np.zeros((T, V, S), dtype=np.int8)  # how many states back the best predecessor is
-    final = np.full((V, S), _INF)
-    ends_now = lengths == 1
-    final[ends_now] = D[ends_now]
-    cand = np.empty((3, V, S))
-    for t in range(1, T):
-        cand[0] = np.where(stay, D, _INF)
-        cand[1, :, 0] = _INF
-        cand[1, :, 1:] = D[:, :-1]
-        cand[2, :, :2] = _INF
-        cand[2, :, 2:] = np.where(skip_ok[:, 2:], D[:, :-2], _INF)
-        arg = cand.argmin(axis=0)
-        bp[t] = arg
-        D = np.take_along_axis(cand, arg[None], axis=0)[0] + sc[:, t]
-        ends_now = lengths == t + 1
-        if ends_now.any():
-            final[ends_now] = D[ends_now]
-    final = np.where(can_end, final, _INF)
-    state = final.argmin(axis=1)
-    paths = np.zeros((V, T), dtype=np.int64)
-    rows = np.arange(V)
-    for t in range(T - 1, -1, -1):
-        active = t <= lengths - 1
-        paths[active, t] = state[active]
-        state = np.where(active, state - bp[t, rows, state], state)
-    return [chains[v].labels[paths[v, : lengths[v]]] for v in range(V)]
-
-
 def _batches(costs: Sequence[np.ndarray], chains: Sequence[Chain], max_cells: int) -> list[np.ndarray]:
-    """Indices of videos grouped by similar length, each group's padded table under ``max_cells``."""
+    """Indices of videos grouped by similar length, each group's padded table under ``max_cells``
+    (used by the forward-backward pass, whose tables are float64 per cell)."""
     order = np.argsort([c.shape[0] for c in costs], kind="stable")
     groups = []
     i = 0
@@ -162,31 +129,143 @@ def _batches(costs: Sequence[np.ndarray], chains: Sequence[Chain], max_cells: in
     return groups
 
 
-def _check_chains(costs: Sequence[np.ndarray], chains: Sequence[Chain], names: Sequence[str] | None) -> None:
-    for v, (c, ch) in enumerate(zip(costs, chains, strict=True)):
-        if c.shape[0] < ch.min_frames:
+def check_chain_lengths(lengths: Sequence[int], chains: Sequence[Chain], n_classes: int,
+                        names: Sequence[str] | None = None) -> None:
+    """Every video long enough for its chain, every chain label a class (BadInput names the video)."""
+    if len(lengths) != len(chains):
+        raise ValueError(f"{len(lengths)} videos for {len(chains)} chains")
+    for v, (n, ch) in enumerate(zip(lengths, chains, strict=True)):
+        if n < ch.min_frames:
             name = names[v] if names is not None else f"#{v}"
             raise BadInput(f"video {name}: its transcript needs at least {ch.min_frames} frames "
-                           f"but the video has {c.shape[0]}")
-        if int(ch.labels.max()) >= c.shape[1]:
-            raise ValueError(f"chain label {int(ch.labels.max())} outside the cost's {c.shape[1]} classes")
+                           f"but the video has {n}")
+        if int(ch.labels.max()) >= n_classes:
+            raise ValueError(f"chain label {int(ch.labels.max())} outside the cost's {n_classes} classes")
+
+
+def _check_chains(costs: Sequence[np.ndarray], chains: Sequence[Chain], names: Sequence[str] | None) -> None:
+    check_chain_lengths([c.shape[0] for c in costs], chains, min((c.shape[1] for c in costs), default=0), names)
+
+
+class RaggedChains:
+    """The ordering oracle for a fixed set of videos, planned once and run on many cost matrices.
+
+    Time-major and ragged: videos are sorted by length (longest first), so at frame t the videos
+    still running are a prefix of that order, and the table of frame t holds exactly those videos'
+    states (no padding in time, no batches). The state costs of every (frame, video) cell are one
+    gather from the stacked (N, K) cost; back-pointers are int8 (how many states back), N x S bytes.
+    Ties break as in a left-to-right scan: stay, then step, then skip.
+    """
+
+    def __init__(self, lengths: Sequence[int], chains: Sequence[Chain]):
+        lengths_a = np.asarray(lengths, dtype=np.int64)
+        if len(lengths_a) != len(chains):
+            raise ValueError(f"{len(lengths_a)} lengths for {len(chains)} chains")
+        self.n_rows = int(lengths_a.sum())
+        starts = np.r_[0, np.cumsum(lengths_a)[:-1]]
+        order = np.argsort(-lengths_a, kind="stable")  # longest first: live videos are a prefix
+        self.order = order
+        L = lengths_a[order]
+        T = int(L.max(initial=0))
+        S = max((len(ch.labels) for ch in chains), default=1)
+        # live[t] = number of videos with more than t frames; offsets of each frame's table
+        self.live = np.searchsorted(-L, -np.arange(T), side="left").astype(np.int64)
+        self.offsets = np.r_[0, np.cumsum(self.live)].astype(np.int64)
+        # the row of G behind each time-major cell (t, rank)
+        t_of = np.repeat(np.arange(T), self.live)
+        rank_of = np.arange(self.n_rows) - self.offsets[t_of]
+        self.src = starts[order][rank_of] + t_of
+        lab = np.zeros((len(chains), S), dtype=np.int64)
+        bad = np.full((len(chains), S), np.inf)
+        stay = np.zeros((len(chains), S), dtype=bool)
+        skip = np.zeros((len(chains), S), dtype=bool)
+        can_start = np.zeros((len(chains), S), dtype=bool)
+        can_end = np.zeros((len(chains), S), dtype=bool)
+        for r, v in enumerate(order):
+            ch = chains[v]
+            n = len(ch.labels)
+            lab[r, :n] = ch.labels
+            bad[r, :n] = 0.0
+            stay[r, :n] = ch.stay
+            skip[r, 2:n] = ch.optional[1 : n - 1]
+            can_start[r, 0] = can_end[r, n - 1] = True
+            if n >= 2 and ch.optional[0]:
+                can_start[r, 1] = True
+            if n >= 2 and ch.optional[n - 1]:
+                can_end[r, n - 2] = True
+        self.S = S
+        self.lab = lab  # (V, S) in rank order
+        self.lab_cells = lab[rank_of]  # (N, S) the class of each state of each cell
+        self.bad_cells = bad[rank_of]  # (N, S) +inf on the padded states
+        self.stay_inf = np.where(stay, 0.0, np.inf)
+        self.skip_inf = np.where(skip, 0.0, np.inf)
+        self.start_inf = np.where(can_start, 0.0, np.inf)
+        self.end_inf = np.where(can_end, 0.0, np.inf)
+        self.lengths_sorted = L
+
+    def decode(self, G: np.ndarray) -> np.ndarray:
+        """Labels (N,) of the cheapest path of every video, for the stacked cost G (N, K)."""
+        G = np.asarray(G)
+        sc = G[self.src[:, None], self.lab_cells]
+        sc = sc.astype(np.float64, copy=False) + self.bad_cells
+        live, off, S = self.live, self.offsets, self.S
+        T = len(live)
+        bp = np.zeros((self.n_rows, S), dtype=np.int8)
+        V = len(self.lengths_sorted)
+        final = np.full((V, S), np.inf)
+        n0 = int(live[0]) if T else 0
+        D = sc[:n0] + self.start_inf[:n0]
+        for t in range(1, T):
+            n = int(live[t])
+            if n < len(D):  # videos n.. ended at frame t - 1
+                final[n:len(D)] = D[n:]
+                D = D[:n]
+            best = D + self.stay_inf[:n]
+            arg = np.zeros((n, S), dtype=np.int8)
+            step = np.full((n, S), np.inf)
+            step[:, 1:] = D[:, :-1]
+            m = step < best
+            best = np.where(m, step, best)
+            arg[m] = 1
+            if S > 2:
+                skip = np.full((n, S), np.inf)
+                skip[:, 2:] = D[:, :-2]
+                skip += self.skip_inf[:n]
+                m = skip < best
+                best = np.where(m, skip, best)
+                arg[m] = 2
+            bp[off[t]: off[t + 1]] = arg
+            D = best + sc[off[t]: off[t + 1]]
+        final[: len(D)] = D
+        state = (final + self.end_inf).argmin(axis=1)
+        out_state = np.zeros(self.n_rows, dtype=np.int64)
+        # backtrack: walk time backwards; the videos that end at frame t join at t
+        for t in range(T - 1, -1, -1):
+            n = int(live[t])
+            cells = slice(int(off[t]), int(off[t + 1]))
+            out_state[cells] = state[:n]
+            if t > 0:
+                state[:n] -= bp[cells][np.arange(n), state[:n]]
+        labels = np.empty(self.n_rows, dtype=np.int64)
+        labels[self.src] = self.lab_cells[np.arange(self.n_rows), out_state]
+        return labels
 
 
 def ordering_lmo_batch(costs: Sequence[np.ndarray], chains: Sequence[Chain], names: Sequence[str] | None = None,
-                       max_cells: int = 4_000_000) -> list[np.ndarray]:
+                       max_cells: int | None = None) -> list[np.ndarray]:
     """Per-frame labels of the cheapest path of each video through its chain.
 
-    ``costs[v]`` is (T_v, K); the videos are processed in batches of similar length so that the
-    padded dynamic-programming tables stay under about ``max_cells`` entries. ``names`` name the
-    videos in errors (a transcript longer than its video).
+    ``costs[v]`` is (T_v, K). All videos go through one ragged, time-major dynamic programme
+    (:class:`RaggedChains`); ``max_cells`` is accepted for compatibility and no longer needed (the
+    tables hold exactly the videos' frames). ``names`` name the videos in errors (a transcript
+    longer than its video).
     """
     _check_chains(costs, chains, names)
-    out: list[np.ndarray | None] = [None] * len(costs)
-    for idx in _batches(costs, chains, max_cells):
-        labs = _chain_batch([np.asarray(costs[v], dtype=np.float64) for v in idx], [chains[v] for v in idx])
-        for v, lab in zip(idx, labs, strict=True):
-            out[v] = lab
-    return out  # type: ignore[return-value]
+    if not len(costs):
+        return []
+    lengths = [c.shape[0] for c in costs]
+    labels = RaggedChains(lengths, chains).decode(np.concatenate([np.asarray(c) for c in costs]))
+    return np.split(labels, np.cumsum(lengths)[:-1])
 
 
 def _lse3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:

@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse
 from scipy.optimize import OptimizeResult
 
 from wsl.errors import BadInput
-from wsl.solvers.oracles import Chain, ordering_lmo_batch
+from wsl.solvers.oracles import Chain, RaggedChains, check_chain_lengths
 from wsl.solvers.prep import blocks_from_lengths
 
 
@@ -46,8 +47,8 @@ class OrderingProblem:
                  names: Sequence[str] | None = None):
         if not lam > 0:
             raise BadInput(f"lam must be positive, got {lam}", param="lam")
-        self.Xc = np.asarray(X, dtype=np.float32)
-        self.Xc = self.Xc - self.Xc.mean(axis=0, dtype=np.float64).astype(np.float32)
+        self.Xc = np.array(X, dtype=np.float32)  # one copy, centred in place (the caller's X untouched)
+        self.Xc -= self.Xc.mean(axis=0, dtype=np.float64).astype(np.float32)
         self.n, self.d = self.Xc.shape
         self.K = int(n_classes)
         self.blocks = blocks_from_lengths(lengths)
@@ -55,6 +56,8 @@ class OrderingProblem:
             raise ValueError(f"lengths sum to {self.blocks[-1].stop}, X has {self.n} rows")
         self.chains = list(chains)
         self.names = list(names) if names is not None else None
+        check_chain_lengths([b.stop - b.start for b in self.blocks], self.chains, self.K, self.names)
+        self._plan = RaggedChains([b.stop - b.start for b in self.blocks], self.chains)
         gram = np.asarray(self.Xc.T @ self.Xc, dtype=np.float64)
         gram[np.diag_indices_from(gram)] += self.n * lam
         self._chol = scipy.linalg.cho_factor(gram, lower=True, check_finite=False)
@@ -66,18 +69,20 @@ class OrderingProblem:
 
     def oracle(self, G: np.ndarray) -> np.ndarray:
         """Labels (N,) of the vertex minimising <G, Z> (one ordering DP per video)."""
-        return np.concatenate(ordering_lmo_batch([G[b] for b in self.blocks], self.chains, self.names))
+        return self._plan.decode(G)
 
-    def gather(self, labels: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """Xc^T onehot(labels) (d, K), over all rows or the given ones: a sparse gather-add."""
-        Xr = self.Xc if rows is None else self.Xc[rows]
-        out = np.zeros((self.K, self.d), dtype=np.float64)
-        order = np.argsort(labels, kind="stable")
-        lab = labels[order]
-        cuts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
-        if len(lab):
-            out[lab[cuts]] = np.add.reduceat(Xr[order], cuts, axis=0, dtype=np.float64)
-        return out.T
+    def gather(self, labels: np.ndarray, rows: np.ndarray | None = None, minus: np.ndarray | None = None
+               ) -> np.ndarray:
+        """Xc^T onehot(labels) (d, K) over all rows or the given ones (minus onehot(``minus``) on the
+        same rows when given): one sparse pass over the rows touched, no copy of X."""
+        r = np.arange(self.n) if rows is None else np.asarray(rows)
+        lab = np.asarray(labels)
+        data = np.ones(len(r), dtype=np.float32)
+        if minus is not None:
+            r, lab = np.r_[r, r], np.r_[lab, np.asarray(minus)]
+            data = np.r_[data, -data]
+        S = scipy.sparse.csr_matrix((data, (lab, r)), shape=(self.K, self.n))
+        return np.asarray(S @ self.Xc, dtype=np.float64).T
 
     def quad(self, sq: np.ndarray, colsum: np.ndarray, U: np.ndarray) -> float:
         """1/2 sum_k w_k z^T B z from ||z_k||^2, 1^T z_k and Xc^T z_k."""
@@ -176,7 +181,7 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
             if slope >= 0:
                 success, message = True, "no descent direction"
                 break
-            dU = p.gather(ls, diff) - p.gather(la, diff)
+            dU = p.gather(ls, diff, minus=la)
             cs, ca = np.bincount(ls, minlength=K).astype(np.float64), np.bincount(la, minlength=K).astype(np.float64)
             dcol = cs - ca
             dsq = cs + ca
