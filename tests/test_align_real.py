@@ -22,10 +22,11 @@ def test_tbbt_fixture_meets_the_targets(shared_data):
         results.append(evaluate_alignment(out.to_dict(), json.loads(gold.read_text())))
     assert len(results) == 17
     m = combine(results)
-    assert m["share_within_1s"] >= 0.97
-    assert m["share_absent_abstained"] >= 0.80
-    assert m["speaker_accuracy"] >= 0.95
-    assert m["speaker_accuracy_attributed"] >= 0.97
+    # The issue-12 targets (measured 99.4%, 100%; speakers 98.5% of all cues, 98.97% of confident ones).
+    assert m["share_within_1s"] >= 0.99
+    assert m["share_absent_abstained"] == 1.0
+    assert m["speaker_accuracy"] >= 0.98
+    assert m["speaker_accuracy_confident"] >= 0.985
 
 
 FILMS = ("The Assignment", "birthday_girl", "mission_impossible")
