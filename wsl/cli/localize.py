@@ -73,7 +73,7 @@ def train_cmd(
     finetune_stages: int = typer.Option(0, "--finetune-stages", min=0, help="Pretrained trunk: also train its "
                                         "last N stages (0: frozen, maps cached: the CPU-practical default)."),
     image_size: int = typer.Option(224, "--image-size", help="Square input side (a multiple of 32 for lite*)."),
-    adapt_channels: int = typer.Option(512, "--adapt-channels", help="Width of the 1x1 adaptation layer."),
+    adapt_channels: int = typer.Option(256, "--adapt-channels", help="Width of the 1x1 adaptation layer."),
     dropout: float = typer.Option(0.3, "--dropout", min=0.0, max=0.9, help="Dropout in the adaptation layers."),
     train_scales: str = typer.Option("1,1.3", "--train-scales", help="Training scales (frozen trunk: the cached "
                                      "ones; trainable trunk: a random scale in their range)."),

@@ -39,7 +39,7 @@ def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray
     from PIL import Image
 
     coarse = rng.random((4, 4)).astype(np.float32)
-    field = np.asarray(Image.fromarray(coarse).resize((width, height), Image.BICUBIC), dtype=np.float32)
+    field = np.asarray(Image.fromarray(coarse).resize((width, height), Image.Resampling.BICUBIC), dtype=np.float32)
     field = np.clip(field, 0, 1)[..., None]
     a, b = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
     image = a * field + b * (1 - field)
@@ -83,7 +83,7 @@ def _glyph_alpha(glyph: np.ndarray, side: int) -> np.ndarray:
     """An 8x8 glyph upscaled to side x side, contrast-stretched into a stroke mask in [0, 1]."""
     from PIL import Image
 
-    big = np.asarray(Image.fromarray(glyph).resize((side, side), Image.BILINEAR), dtype=np.float32)
+    big = np.asarray(Image.fromarray(glyph).resize((side, side), Image.Resampling.BILINEAR), dtype=np.float32)
     return np.clip((big - 0.15) * 1.6, 0.0, 1.0)
 
 

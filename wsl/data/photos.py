@@ -70,7 +70,7 @@ def _texture(rng: np.random.Generator, textures: dict[str, np.ndarray], width: i
     side = int(rng.integers(min(th, hi - lo) // 2, min(th, hi - lo) + 1))
     x = int(rng.integers(lo, hi - side + 1))
     y = int(rng.integers(0, th - side + 1))
-    crop = Image.fromarray(tex[y:y + side, x:x + side]).resize((width, height), Image.BILINEAR)
+    crop = Image.fromarray(tex[y:y + side, x:x + side]).resize((width, height), Image.Resampling.BILINEAR)
     arr = np.asarray(crop, dtype=np.float32)
     gray = arr.mean(axis=2, keepdims=True)
     tint = rng.uniform(0.4, 1.2, 3)
@@ -100,7 +100,7 @@ def _paste(rng: np.random.Generator, canvas: np.ndarray, obj: np.ndarray, side: 
             break
     else:
         return None
-    patch = np.asarray(Image.fromarray(obj).resize((w, h), Image.BILINEAR), dtype=np.float32)
+    patch = np.asarray(Image.fromarray(obj).resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
     if rng.random() < 0.5:
         patch = patch[:, ::-1]
     patch = np.clip(patch * rng.uniform(0.8, 1.2) + rng.uniform(-20, 20), 0, 255)
@@ -144,7 +144,7 @@ def make_photo_split(out_dir: str | os.PathLike[str], n_images: int, split: str 
             side = int(rng.uniform(0.35, 0.6) * min(width, height))
             placed = _paste(rng, canvas, objects[cls], side, taken, half)
             if placed is not None:
-                boxes.append(Box(cls, *map(float, placed)))
+                boxes.append(Box(cls, float(placed[0]), float(placed[1]), float(placed[2]), float(placed[3])))
         path = out / "images" / f"{split}_{i:05d}.jpg"
         with atomic_open(path, "wb") as f:
             Image.fromarray(canvas.astype(np.uint8)).save(f, format="JPEG", quality=90)
@@ -183,7 +183,7 @@ def make_photo_videos(out: str | os.PathLike[str], count: int = 4, seconds: floa
         order = [PHOTO_CLASSES[int(k)] for k in rng.choice(len(PHOTO_CLASSES), 3, replace=False)]
         # Each photo scaled to the frame height; the strip is panned end to end at constant speed.
         tiles = [np.asarray(Image.fromarray(photos[c]).resize(
-            (round(photos[c].shape[1] * h / photos[c].shape[0]), h), Image.BILINEAR)) for c in order]
+            (round(photos[c].shape[1] * h / photos[c].shape[0]), h), Image.Resampling.BILINEAR)) for c in order]
         strip = np.concatenate(tiles, axis=1)
         xs = np.linspace(0, strip.shape[1] - w, n_frames).round().astype(int)
         frames = np.stack([strip[:, x:x + w] for x in xs])

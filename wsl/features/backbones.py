@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -127,11 +128,11 @@ def _read_state(path: Path) -> Mapping[str, torch.Tensor]:
         try:
             from safetensors.torch import load_file
 
-            state = load_file(str(path))
+            state: Any = load_file(str(path))
         except Exception as e:  # any unreadable file is the user's input problem
             raise BadInput(f"cannot read weights ({type(e).__name__}: {e})", path) from None
     else:
-        state = safe_torch_load(path)  # type: ignore[assignment]
+        state = safe_torch_load(path)
     # Accept the common checkpoint wrappers around a state dict.
     for key in ("state_dict", "model", "trunk"):
         if isinstance(state, Mapping) and key in state and isinstance(state[key], Mapping):

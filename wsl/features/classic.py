@@ -78,7 +78,7 @@ def hof(prev_gray: np.ndarray | None, gray: np.ndarray) -> np.ndarray:
         return _hellinger(out.ravel())
     import cv2
 
-    flow = cv2.calcOpticalFlowFarneback(prev_gray, gray, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    flow = cv2.calcOpticalFlowFarneback(prev_gray, gray, None, 0.5, 3, 15, 3, 5, 1.2, 0)  # type: ignore[call-overload]
     mag, ang = cv2.cartToPolar(flow[..., 0], flow[..., 1])
     direction = np.minimum((ang / (2 * np.pi) * (HOF_BINS - 1)).astype(np.int64), HOF_BINS - 2)
     b = np.where(mag < STILL, HOF_BINS - 1, direction)

@@ -128,5 +128,6 @@ def read_rgb(path: str | os.PathLike[str], size: tuple[int, int] | None = None) 
     finally:
         im.close()
     if size is not None and (rgb.shape[1], rgb.shape[0]) != tuple(size):
-        rgb = np.array(Image.fromarray(rgb).resize(tuple(size), Image.BILINEAR), dtype=np.uint8)
+        rgb = np.array(Image.fromarray(rgb).resize((int(size[0]), int(size[1])), Image.Resampling.BILINEAR),
+                       dtype=np.uint8)
     return rgb, original

@@ -57,7 +57,8 @@ def _stages(net: nn.Module) -> list[list[nn.Module]]:
     """The network's blocks grouped into stages (a stage ends where the output width changes)."""
     stages: list[list[nn.Module]] = []
     width = None
-    for block in net._blocks:  # type: ignore[union-attr]
+    blocks: Any = net._blocks
+    for block in blocks:
         out = block._block_args.output_filters
         if out != width:
             stages.append([])
@@ -81,7 +82,8 @@ class PretrainedTrunk(nn.Module):
             raise BadInput(f"unknown pretrained trunk {name!r}: choose one of {', '.join(PRETRAINED)}", param="trunk")
         self.name = name
         self.net = _network(PRETRAINED[name][0])
-        self.out_channels = int(self.net._conv_head.out_channels)  # type: ignore[union-attr]
+        head: Any = self.net._conv_head
+        self.out_channels = int(head.out_channels)
         self.stride = 32
         self.trainable_stages = 0
         self.set_trainable(0)
@@ -97,8 +99,8 @@ class PretrainedTrunk(nn.Module):
         if stages:
             for block in [b for g in groups[-stages:] for b in g]:
                 block.requires_grad_(True)
-            self.net._conv_head.requires_grad_(True)  # type: ignore[union-attr]
-            self.net._bn1.requires_grad_(True)  # type: ignore[union-attr]
+            self.net._conv_head.requires_grad_(True)
+            self.net._bn1.requires_grad_(True)
         self.trainable_stages = stages
 
     def train(self, mode: bool = True) -> PretrainedTrunk:
@@ -116,7 +118,7 @@ class PretrainedTrunk(nn.Module):
 
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         """ImageNet logits (B, 1000): for checking that the weights are the right ones."""
-        return self.net(x)  # type: ignore[no-any-return]
+        return self.net(x)
 
 
 def _check_state(state: Any, net: nn.Module, path: Path, arch: str) -> Mapping[str, torch.Tensor]:

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -116,7 +117,7 @@ def iter_frames(path: str | os.PathLike[str], fps: float | None = None,
         tb = float(stream.time_base) if stream.time_base else 1.0 / info.fps
         start = None
         next_k = 0  # the next sampling instant is next_k / fps
-        pending: tuple[float, object] | None = None  # the last frame seen, not yet known to be on screen
+        pending: tuple[float, Any] | None = None  # the last frame seen, not yet known to be on screen
         index = 0
 
         def emit(until: float) -> Iterator[tuple[float, np.ndarray, bool]]:
@@ -203,7 +204,7 @@ def write_video(path: str | os.PathLike[str], frames: np.ndarray, fps: float, co
     path = Path(path)
     with atomic_open(path, "wb") as f:
         container = av.open(f, mode="w", format=path.suffix.lstrip(".") or "mp4")
-        stream = container.add_stream(codec, rate=fractions.Fraction(fps).limit_denominator(1001))
+        stream: Any = container.add_stream(codec, rate=fractions.Fraction(fps).limit_denominator(1001))
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
         if codec == "mpeg4":  # near-lossless, so tests can read pixel values back

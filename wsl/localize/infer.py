@@ -55,7 +55,7 @@ def load(run_dir: str | os.PathLike[str], device: str = "auto") -> Localizer:
                        "before its first epoch?", run_dir)
     model.to(dev).eval()
     if dev.type == "cuda":
-        model.to(memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     return Localizer(model, cfg, dev)
 
 
@@ -100,7 +100,7 @@ def infer(loc: Localizer, images: Sequence[TaggedImage], batch_size: int = 16, s
         with torch.no_grad(), torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cuda):
             maps = multiscale_maps(model, x, scales).float()
         sizes = batch["size"].to(device)
-        points = peak_points(maps, model.stride, tuple(x.shape[-2:]), sizes)
+        points = peak_points(maps, model.stride, (int(x.shape[-2]), int(x.shape[-1])), sizes)
         probs = torch.sigmoid(maps.amax(dim=(2, 3)))
         for n, j in enumerate(batch["index"].tolist()):
             if j in seen:  # a substitute for an image that failed to decode: already yielded

@@ -35,7 +35,7 @@ class LocalizerConfig:
 
     classes: list[str]
     trunk: str = "lite0"  # a pretrained trunk (lite0, lite1, lite2) or a from-scratch preset (tiny, small, base)
-    adapt_channels: int = 512
+    adapt_channels: int = 256
     dropout: float = 0.3
     image_size: int = 224
     # Training scales. With a frozen trunk, the maps at each listed scale are computed once and
@@ -111,25 +111,25 @@ class GlobalMaxPoolLocalizer(nn.Module):
     ``forward`` returns ``(scores (B, K), maps (B, K, h, w))``; scores are logits.
     """
 
-    def __init__(self, num_classes: int, trunk: str = "lite0", adapt_channels: int = 512, dropout: float = 0.3,
+    def __init__(self, num_classes: int, trunk: str = "lite0", adapt_channels: int = 256, dropout: float = 0.3,
                  finetune_stages: int = 0, trunk_weights: str | None = None):
         super().__init__()
         self.trunk: nn.Module
         if trunk in PRETRAINED:
             self.trunk = load_pretrained(trunk, trunk_weights)
-            self.trunk.set_trainable(finetune_stages)  # type: ignore[operator]
+            self.trunk.set_trainable(finetune_stages)
         else:
             self.trunk = make_trunk(trunk)
             if trunk_weights:
                 load_trunk_weights(self.trunk, trunk_weights)
-        channels = int(self.trunk.out_channels)  # type: ignore[arg-type]
+        channels = int(self.trunk.out_channels)
         # Dropout on the trunk's features first: with a frozen pretrained trunk the head is all that
         # learns, from a few hundred images, and over-fits without it.
         self.adapt = nn.Sequential(
             nn.Dropout2d(dropout), nn.Conv2d(channels, adapt_channels, 1), nn.ReLU(inplace=True),
             nn.Dropout2d(dropout), nn.Conv2d(adapt_channels, num_classes, 1),
         )
-        self.stride = int(self.trunk.stride)  # type: ignore[arg-type]
+        self.stride = int(self.trunk.stride)
         self.normalization = str(getattr(self.trunk, "normalization", "symmetric"))
         self.num_classes = int(num_classes)
 
@@ -151,7 +151,7 @@ class GlobalMaxPoolLocalizer(nn.Module):
         is left as it was otherwise.
         """
         state = {k: v.clone() for k, v in self.state_dict().items()}
-        last = self.adapt[-1]
+        last: Any = self.adapt[-1]
         was_training = self.training
         self.eval()
         maps = self.adapt(sample) if sample.shape[1] == self.trunk.out_channels else self.score_maps(sample)
@@ -226,7 +226,7 @@ def multiscale_maps(model: GlobalMaxPoolLocalizer, images: torch.Tensor, scales:
     ``images`` is a normalised batch at the base size. Averaging maps (rather than per-scale maxima)
     keeps the image score and the pointed location consistent: both come from the same map.
     """
-    base = tuple(images.shape[-2:])
+    base = (int(images.shape[-2]), int(images.shape[-1]))
     stride = model.stride
     cells = (-(-base[0] // stride), -(-base[1] // stride))
     total = None
@@ -234,7 +234,7 @@ def multiscale_maps(model: GlobalMaxPoolLocalizer, images: torch.Tensor, scales:
         x = rescale(images, float(s), stride if model.normalization == "imagenet" else 1)
         maps = model.score_maps(x).float()
         if tuple(maps.shape[-2:]) != cells or tuple(x.shape[-2:]) != base:
-            maps = resample_maps(maps, tuple(x.shape[-2:]), base, cells, stride)
+            maps = resample_maps(maps, (int(x.shape[-2]), int(x.shape[-1])), base, cells, stride)
         total = maps if total is None else total + maps
     assert total is not None
     return total / len(scales)

@@ -70,7 +70,7 @@ def render_overlay(image_path: Path, cell_map: np.ndarray, stride: int, input_hw
     rgb8, (w0, h0) = read_rgb(image_path)
     zoom = max(1.0, OVERLAY_MIN_SIDE / min(w0, h0))
     w, h = round(w0 * zoom), round(h0 * zoom)
-    rgb = np.asarray(Image.fromarray(rgb8).resize((w, h), Image.BILINEAR), dtype=np.float32)
+    rgb = np.asarray(Image.fromarray(rgb8).resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
     prob = 1.0 / (1.0 + np.exp(-upsample_map(cell_map, stride, input_hw, (w, h))))
     heat = matplotlib.colormaps["inferno"](prob)[..., :3] * 255.0
     blended = Image.fromarray(((1 - alpha) * rgb + alpha * heat).clip(0, 255).astype(np.uint8))

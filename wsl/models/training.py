@@ -398,7 +398,7 @@ def fit(model: nn.Module, dataset: Dataset, loss_fn: LossFn, cfg: TrainConfig, r
     seed_everything(cfg.seed)
     model.to(device)
     if cfg.channels_last and cuda:
-        model.to(memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = _optimizer(model, cfg)
     workers = cfg.num_workers if cfg.num_workers >= 0 else (min(8, os.cpu_count() or 1) if cuda else 0)
     per_rank = len(dataset) // dist.world_size  # type: ignore[arg-type]
@@ -432,7 +432,8 @@ def fit(model: nn.Module, dataset: Dataset, loss_fn: LossFn, cfg: TrainConfig, r
                                                                drop_last=cfg.drop_last)
             sampler.set_epoch(epoch)
         else:
-            sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(cfg.seed + epoch))
+            sampler = RandomSampler(dataset,  # type: ignore[arg-type]  # map-style datasets have a length
+                                    generator=torch.Generator().manual_seed(cfg.seed + epoch))
         loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=workers,
                             collate_fn=collate_fn, pin_memory=cuda, drop_last=cfg.drop_last,
                             worker_init_fn=_seed_worker, generator=torch.Generator().manual_seed(cfg.seed + epoch),
