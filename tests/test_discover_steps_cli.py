@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -155,3 +156,15 @@ def test_real_howto100m_captions(shared_data: Path, tmp_path: Path, run_cli) -> 
     assert all(a.start <= b.start for a, b in zip(rels[0], rels[0][1:], strict=False))
     # each spoken phrase once, though the rolling captions repeat it in two cues
     assert keys.count("add butter") == 1
+
+
+def test_demo_data_from_coin_writes_templated_narration_with_negations(tmp_path: Path, shared_data: Path,
+                                                                      run_cli: Any) -> None:
+    coin = shared_data / "coin" / "coin_test_30.json"
+    code, _, err = run_cli("demo-data", "steps", tmp_path / "chair", "--coin", coin, "--task", "AssembleOfficeChair")
+    assert code == 0, err
+    texts = " ".join(p.read_text() for p in (tmp_path / "chair").glob("*.srt"))
+    assert "but I don't" in texts or "could also" in texts or "don't need to" in texts
+    assert len(list((tmp_path / "chair" / "truth").glob("*.srt"))) == len(list((tmp_path / "chair").glob("*.npy")))
+    code, _, err = run_cli("demo-data", "steps", tmp_path / "x", "--coin", coin, "--task", "Nope")
+    assert code == 2 and "AssembleOfficeChair" in err  # names the tasks it could have been

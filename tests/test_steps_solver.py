@@ -75,7 +75,10 @@ def test_stopping_above_tolerance_is_reported(caplog: pytest.LogCaptureFixture) 
     spans = [[None, None, None]] * 3
     model = StepLocalizer(max_iter=1, tol=1e-9).fit(feats, 1.0, spans)
     assert not model.result_.success and np.isfinite(model.result_.gap)
-    assert any("certified gap" in r.getMessage() for r in caplog.records)
+    msg = " ".join(r.getMessage() for r in caplog.records)
+    assert "certified gap" in msg
+    # says what to do in words the CLI user can type (was "raise max_epochs")
+    assert "max_iter / --max-iter" in msg and "max_epochs" not in msg
 
 
 def test_steps_not_narrated_are_left_out_when_costly() -> None:

@@ -20,6 +20,7 @@ import numpy as np
 
 from wsl.data.narration import Narration, check_timing, narration_files, read_narration
 from wsl.errors import BadInput
+from wsl.progress import track
 
 
 @dataclass
@@ -62,7 +63,7 @@ def read_task_folder(folder: str | os.PathLike[str], features: str | os.PathLike
     index = read_index(feat_dir) if feat_files else {}
     videos = []
     dim = None
-    for vid in sorted(set(nar_files) | set(feat_files)):
+    for vid in track(sorted(set(nar_files) | set(feat_files)), "reading videos"):
         tv = TaskVideo(vid)
         if vid in nar_files:
             tv.narration = read_narration(nar_files[vid], vid)

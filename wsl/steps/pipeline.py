@@ -48,8 +48,8 @@ class VideoSteps:
 class StepsResult:
     """What :func:`discover_steps` found: the K steps in consensus order and, per video, where they are.
 
-    ``solver`` (None in text-only runs): method, iterations (passes over the videos), certified gap (absolute and relative), whether it
-    met the tolerance, the rounding used, window and each_step.
+    ``solver`` (None in text-only runs): method, iterations (passes over the videos), certified gap
+    (absolute and relative), whether it met the tolerance, the rounding used, window and each_step.
     """
 
     task: str
@@ -174,7 +174,8 @@ def discover_steps(task_dir: str | os.PathLike[str], *, n_steps: int | None = No
                                        "video" if iv is not None else None)
         r = model.result_
         rel_gap = float(r.gap) / max(abs(float(r.fun)), 1e-300)
-        solver = {"method": model.method, "iterations": int(r.nit), "gap": float(r.gap), "relative_gap": rel_gap, "tol": tol,
+        solver = {"method": model.method, "iterations": int(r.nit), "gap": float(r.gap), "relative_gap": rel_gap,
+                  "tol": tol,
                   "converged": bool(r.success), "rounding": model.rounding_, "window": window,
                   "each_step": each_step, "absence_weight": absence_weight,
                   "placed": int(sum(np.isfinite(t).sum() for t in model.times_)),
