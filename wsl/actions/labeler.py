@@ -332,12 +332,12 @@ class OrderingLabeler(BaseEstimator):
         """
         self._validate()
         # fitted attributes start afresh on every fit (no stale solve from a previous call)
-        self.fw_ = self.relaxed_ = self.rounding_ = None
+        self.fw_ = self.relaxed_ = self.rounding_ = None  # type: ignore[assignment]  # set again by _solve
         self.history_: dict[str, list[dict[str, float]]] = {}
         self.candidates_: dict[str, tuple[np.ndarray, float]] = {}
         p = self._problem(features, transcripts)
         # auto: transcripts that list background say where it is, so none is added between actions
-        self.gaps_ = self.gaps if self.gaps is not None else not any(0 in tr for tr in p.transcripts)
+        self.gaps_: bool = self.gaps if self.gaps is not None else not any(0 in tr for tr in p.transcripts)
         with few_blas_threads(p.X.shape[1]):
             return self._fit(p)
 

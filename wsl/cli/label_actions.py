@@ -128,8 +128,8 @@ def demo_actions(
         from wsl.data.synth import random_action_frames
 
         made = random_action_frames(videos, 3, 4, 12, background=0.3, seed=seed)
-        vids = [ActionVideo(v, len(f) / fps, tuple(Segment(str(s["label"]), int(s["start"]) / fps,  # type: ignore
-                                                           int(s["end"]) / fps) for s in frames_to_segments(f)))
+        vids = [ActionVideo(v, len(f) / fps, tuple(Segment(str(s["label"]), int(str(s["start"])) / fps,
+                                                           int(str(s["end"])) / fps) for s in frames_to_segments(f)))
                 for v, f in made.items()]
     paths = write_action_task(folder, vids, fps=fps, noise=noise, seed=seed)
     info(f"wrote {len(vids)} videos: {', '.join(str(p) for p in paths.values())}")

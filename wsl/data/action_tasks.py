@@ -75,7 +75,9 @@ def face_track_bags(n_scenes: int = 40, cast: int = 12, tracks_per_scene: tuple[
     pop = 1.0 / np.arange(1, cast + 1)
     pop /= pop.sum()
     mu = rng.standard_normal((cast + 1, dim)) * 1.5
-    X, gold, bags = [], [], []
+    X: list[np.ndarray] = []
+    gold: list[str] = []
+    bags: list[dict[str, object]] = []
     for s in range(n_scenes):
         k = int(rng.integers(names_per_scene[0], names_per_scene[1] + 1))
         who = rng.choice(cast, size=min(k, cast), replace=False, p=pop)

@@ -33,9 +33,9 @@ def mean_iou(pred: Mapping[str, Sequence[str]], gold: Mapping[str, Sequence[str]
     labels or in the prediction (background excluded), |pred ∩ gold| / |pred ∪ gold| over frames,
     averaged over (video, class) pairs."""
     scores: list[float] = []
-    for vid, g in gold.items():
+    for vid, g_seq in gold.items():
         p = np.asarray(list(pred.get(vid, [])), dtype=object)
-        g = np.asarray(list(g), dtype=object)
+        g = np.asarray(list(g_seq), dtype=object)
         n = min(len(p), len(g))
         p, g = p[:n], g[:n]
         for c in set(g.tolist()) | set(p.tolist()):

@@ -15,7 +15,7 @@ def few_blas_threads(dim: int, limit: int = 512) -> contextlib.AbstractContextMa
     if dim > limit:
         return contextlib.nullcontext()
     try:
-        from threadpoolctl import threadpool_limits  # a scikit-learn dependency
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # a scikit-learn dependency
     except ImportError:  # pragma: no cover
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")

@@ -114,7 +114,7 @@ class BagPolytope:
     # -- oracle ----------------------------------------------------------------------------------
     def lmo_labels(self, G: np.ndarray) -> np.ndarray:
         """Labels (N,) of the vertex minimising <G, Z> (exact; see :func:`bags_lmo`)."""
-        return bags_lmo(G, self.bags, self.bag_labels, self.allowed, self.names)
+        return bags_lmo(G, self.bags, self.bag_labels, self.allowed, self.names)  # type: ignore[arg-type]
 
     def lmo(self, G: np.ndarray) -> np.ndarray:
         """The minimising vertex as an (N, K) 0/1 matrix."""

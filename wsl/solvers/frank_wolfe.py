@@ -123,7 +123,7 @@ class _ActiveSet:
         self.w[j] -= gamma
         if self.w[j] <= 1e-15 and j != k:  # a drop step: forget the vertex
             self.w[j] = 0.0
-            del self.index[self.keys[j]]  # type: ignore[arg-type]
+            del self.index[self.keys[j]]
             self.keys[j] = None
             self.free.append(j)
 

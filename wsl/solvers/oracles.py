@@ -56,7 +56,8 @@ def ordering_chain(transcript: Sequence[int], background: int | None = 0, min_le
     """
     if len(transcript) == 0:
         raise ValueError("empty transcript")
-    mins = [int(min_length)] * len(transcript) if np.isscalar(min_length) else [int(m) for m in min_length]
+    mins = ([int(min_length)] * len(transcript) if isinstance(min_length, (int, np.integer))
+            else [int(m) for m in min_length])
     if len(mins) != len(transcript) or min(mins) < 1:
         raise ValueError("min_length must be >= 1, one value or one per transcript entry")
     labels: list[int] = []
@@ -363,10 +364,10 @@ def bags_lmo(cost: np.ndarray, bags: Sequence[Sequence[int]], bag_labels: Sequen
     labels = row_lmo(cost, allowed)
     masked = cost if allowed is None else np.where(allowed, cost, _INF)
     seen = np.zeros(cost.shape[0], dtype=bool)
-    for j, (rows, need) in enumerate(zip(bags, bag_labels, strict=True)):
+    for j, (rows_in, need_in) in enumerate(zip(bags, bag_labels, strict=True)):
         bag = names[j] if names is not None else f"#{j}"
-        rows = np.asarray(rows, dtype=np.int64)
-        need = np.unique(np.asarray(need, dtype=np.int64))
+        rows = np.asarray(rows_in, dtype=np.int64)
+        need = np.unique(np.asarray(need_in, dtype=np.int64))
         if len(need) == 0:
             continue
         if seen[rows].any():

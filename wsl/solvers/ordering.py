@@ -185,7 +185,8 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
             cs, ca = np.bincount(ls, minlength=K).astype(np.float64), np.bincount(la, minlength=K).astype(np.float64)
             dcol = cs - ca
             dsq = cs + ca
-            zd = np.bincount(ls, weights=Z[diff, ls], minlength=K) - np.bincount(la, weights=Z[diff, la], minlength=K)
+            zd = (np.bincount(ls, weights=Z[diff, ls], minlength=K)
+                  - np.bincount(la, weights=Z[diff, la], minlength=K)).astype(np.float64)
         curv = float(np.sum(p.w * (dsq - dcol * dcol / N - (dU * p._solve(dU)).sum(axis=0)))) / N
         gamma = gmax if curv <= 0 else min(gmax, -slope / curv)
         if a_lab is None:

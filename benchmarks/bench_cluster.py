@@ -1,0 +1,264 @@
+"""`wsl cluster` on real bag structures with generated features, one JSON line.
+
+Structures (samples = annotated action segments, one label each; bag = the set of labels of its samples):
+- COIN: 10 tasks x 10 videos of coin_train_70.json; one bag per video (``--window 0``) or per window of
+  ``--window`` consecutive segments (a "scene");
+- Mining-YouTube: 100 test videos, the non-background segments; one bag per video;
+- face tracks: `wsl.data.action_tasks.face_track_bags` (150 scenes, 3-6 tracks each, 1-3 names per scene,
+  Zipf-like cast of 12, 15% of extra tracks unnamed = background).
+Noise model (COIN, Mining-YouTube): x = mu_label + o_bag + noise * e, with mu_label ~ N(0, I_32),
+a per-bag offset o_bag ~ N(0, 0.5^2 I_32) and e ~ N(0, I_32); 5% of bags also list one label of the same
+task that none of their samples carries. Face tracks: mu ~ N(0, 1.5^2 I_32) + noise * e.
+
+For each noise level: ``random`` = a uniform label among the sample's bag labels (expected accuracy);
+``bound`` = the identifiability bound from the bags alone (labels listed by exactly the same bags
+form a group of size g, and no bag-based method does better than 1/g on their samples in
+expectation); ``supervised`` = a shared-covariance Gaussian classifier fit on the true labels, decoded
+by the same exact at-least-one assignment; ``convex`` = the convex stage alone (refine=0); ``ours``
+= the default `wsl.cluster`. Calibration: the per-sample probabilities' temperature is fit (gold-label
+log-loss) on held-out bags (the other half of the videos, own solve) and the expected calibration
+error of the chosen label's probability is reported before (T = 1) and after on the evaluated half.
+
+    python benchmarks/bench_cluster.py [--data ../shared/data] [--noise 1 2 3] [--window 0] [--structures coin ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from wsl.actions import cluster
+from wsl.actions.labeler import GaussianScorer
+from wsl.data.action_tasks import face_track_bags
+from wsl.data.coin import read_coin
+from wsl.data.mining_youtube import read_mining_youtube
+from wsl.data.segments import BACKGROUND, ActionVideo
+from wsl.eval.clustering import calibration_error
+from wsl.progress import Status
+from wsl.solvers.bags import BagPolytope
+
+DIM = 32
+
+
+def coin_videos(path: Path, tasks: int = 10, per_task: int = 10, seed: int = 0) -> list[ActionVideo]:
+    rng = np.random.default_rng(seed)
+    by: dict[str, list[ActionVideo]] = {}
+    for v in read_coin(path):
+        by.setdefault(v.task or "", []).append(v)
+    names = sorted(t for t in by if len(by[t]) >= per_task)
+    chosen = [names[i] for i in rng.choice(len(names), tasks, replace=False)]
+    return [by[t][i] for t in chosen for i in rng.choice(len(by[t]), per_task, replace=False)]
+
+
+def bag_structure(videos: Sequence[ActionVideo], window: int, absent: float, seed: int
+                  ) -> tuple[list[str], list[list[int]], list[list[str]], list[int]]:
+    """Gold labels, bags (sample indices), bag labels and each sample's bag."""
+    rng = np.random.default_rng(seed + 1)
+    vocab: dict[str, set[str]] = {}
+    for v in videos:
+        vocab.setdefault(v.task or "", set()).update(s.label for s in v.segments if s.label != BACKGROUND)
+    gold: list[str] = []
+    bags: list[list[int]] = []
+    labels: list[list[str]] = []
+    for v in videos:
+        segs = [s.label for s in v.segments if s.label != BACKGROUND]
+        step = window if window > 0 else max(len(segs), 1)
+        for a in range(0, len(segs), step):
+            chunk = segs[a:a + step]
+            rows = list(range(len(gold), len(gold) + len(chunk)))
+            gold.extend(chunk)
+            need = sorted(set(chunk))
+            others = sorted(vocab[v.task or ""] - set(need))
+            if others and len(need) < len(rows) and rng.random() < absent:
+                need = sorted([*need, others[int(rng.integers(len(others)))]])
+            bags.append(rows)
+            labels.append(need)
+    of = [0] * len(gold)
+    for j, rows in enumerate(bags):
+        for i in rows:
+            of[i] = j
+    return gold, bags, labels, of
+
+
+def features(gold: Sequence[str], of_bag: Sequence[int], noise: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    classes = sorted(set(gold))
+    mu = rng.standard_normal((len(classes), DIM))
+    off = 0.5 * rng.standard_normal((max(of_bag) + 1, DIM))
+    idx = {c: i for i, c in enumerate(classes)}
+    y = np.array([idx[g] for g in gold])
+    return mu[y] + off[np.asarray(of_bag)] + noise * rng.standard_normal((len(gold), DIM))
+
+
+def random_baseline(gold: Sequence[str], bags: Sequence[Sequence[int]], labels: Sequence[Sequence[str]]) -> float:
+    acc = np.zeros(len(gold))
+    for rows, need in zip(bags, labels, strict=True):
+        for i in rows:
+            acc[i] = (gold[i] in need) / max(len(need), 1)
+    return float(acc.mean())
+
+
+def identifiability_bound(gold: Sequence[str], labels: Sequence[Sequence[str]]) -> float:
+    sig: dict[str, list[int]] = {}
+    for j, need in enumerate(labels):
+        for lab in need:
+            sig.setdefault(lab, []).append(j)
+    size: dict[tuple[int, ...], int] = {}
+    for js in sig.values():
+        size[tuple(js)] = size.get(tuple(js), 0) + 1
+    return float(np.mean([1.0 / size[tuple(sig[g])] if g in sig else 0.0 for g in gold]))
+
+
+def supervised(X: np.ndarray, gold: Sequence[str], bags: Sequence[Sequence[int]], labels: Sequence[Sequence[str]]
+               ) -> float:
+    classes = sorted(set(gold) | {lab for need in labels for lab in need})
+    idx = {c: i for i, c in enumerate(classes)}
+    y = np.array([idx[g] for g in gold])
+    Xs = (X - X.mean(0)) / X.std(0)
+    L = GaussianScorer(0.1).fit(Xs, y, len(classes)).log_likelihood(Xs)
+    allowed = np.zeros((len(gold), len(classes)), dtype=bool)
+    for rows, need in zip(bags, labels, strict=True):
+        allowed[np.ix_(rows, [idx[n] for n in need])] = True
+    dom = BagPolytope(len(gold), len(classes), bags, [[idx[n] for n in need] for need in labels], allowed)
+    pred = dom.lmo_labels(-np.where(np.isfinite(L), L, -1e12))
+    return float(np.mean(pred == y))
+
+
+def _tempered(P: np.ndarray, T: float) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        L = np.log(P) / T
+    L -= L.max(axis=1, keepdims=True)
+    Q = np.exp(L)
+    return Q / Q.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(P: np.ndarray, gold_idx: np.ndarray) -> float:
+    """The temperature minimising the gold labels' log-loss (a grid, then a finer grid)."""
+    def nll(T: float) -> float:
+        return float(-np.mean(np.log(np.maximum(_tempered(P, T)[np.arange(len(P)), gold_idx], 1e-300))))
+    grid = np.exp(np.linspace(np.log(0.25), np.log(64.0), 49))
+    best = float(grid[int(np.argmin([nll(t) for t in grid]))])
+    fine = best * np.exp(np.linspace(-0.12, 0.12, 13))
+    return float(fine[int(np.argmin([nll(t) for t in fine]))])
+
+
+def solve(X: np.ndarray, bags: Sequence[Sequence[int]], labels: Sequence[Sequence[str]], **kw: object):
+    return cluster(X, [{"samples": r, "labels": n} for r, n in zip(bags, labels, strict=True)], **kw)  # type: ignore[arg-type]
+
+
+def gold_index(res, gold: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    pos = {c: i for i, c in enumerate(res.classes)}
+    ok = np.array([g in pos for g in gold])
+    return np.array([pos.get(g, 0) for g in gold]), ok
+
+
+def run(struct: dict[str, object], noise: float, seed: int) -> dict[str, object]:
+    gold, bags, labels, of = struct["eval"]  # type: ignore[misc]
+    X = struct["features"](gold, of, noise, seed)  # type: ignore[operator]
+    out: dict[str, object] = {"noise": noise, "random": random_baseline(gold, bags, labels),
+                              "bound": identifiability_bound(gold, labels),
+                              "supervised": supervised(X, gold, bags, labels)}
+    out["convex"] = float(np.mean(np.array(solve(X, bags, labels, refine=0).labels) == np.array(gold)))
+    t = time.perf_counter()
+    res = solve(X, bags, labels)
+    out["seconds"] = time.perf_counter() - t
+    pred = np.array(res.labels)
+    out["ours"] = float(np.mean(pred == np.array(gold)))
+    out["converged"] = bool(res.solver["converged"])
+    out["certified_gap"] = res.solver["convex"]["relative_gap"] if res.solver["convex"] else None
+    out["background_used"] = res.background_used
+    # calibration: temperature fit on the held-out half's own solve, applied to this half
+    cg, cb, cl, cof = struct["calib"]  # type: ignore[misc]
+    Xc = struct["features"](cg, cof, noise, seed + 100)  # type: ignore[operator]
+    rc = solve(Xc, cb, cl)
+    gi, ok = gold_index(rc, cg)
+    T = fit_temperature(rc.proba[ok], gi[ok])
+    correct = pred == np.array(gold)
+    conf1 = res.confidence
+    chosen = np.array([res.classes.index(lab) for lab in res.labels])
+    confT = _tempered(res.proba, T)[np.arange(len(pred)), chosen]
+    out.update(temperature=T, ece_before=calibration_error(conf1, correct), ece_after=calibration_error(confT, correct))
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
+
+
+def run_faces(noise: float, seed: int, n_scenes: int) -> dict[str, object]:
+    def make(s: int) -> tuple[np.ndarray, list[str], list[list[int]], list[list[str]]]:
+        X, b, g = face_track_bags(n_scenes=n_scenes, tracks_per_scene=(3, 6), names_per_scene=(1, 3), dim=DIM,
+                                  noise=noise, seed=s)
+        samples = [list(x["samples"]) for x in b]  # type: ignore[call-overload]
+        return X.astype(np.float64), g, samples, [list(x["labels"]) for x in b]  # type: ignore[call-overload]
+
+    X, gold, bags, labels = make(seed)
+    # background samples: "random" and "bound" give them the background label when it is the only choice
+    out: dict[str, object] = {"noise": noise, "samples": len(gold), "bags": len(bags),
+                              "bound": identifiability_bound([g for g in gold], labels)}
+    acc = []
+    for rows, need in zip(bags, labels, strict=True):
+        for i in rows:
+            acc.append((gold[i] in need or gold[i] == BACKGROUND) / (len(need) + 1))
+    out["random"] = float(np.mean(acc))
+    t = time.perf_counter()
+    res = solve(X, bags, labels)
+    out["seconds"] = time.perf_counter() - t
+    pred = np.array(res.labels)
+    out["ours"] = float(np.mean(pred == np.array(gold)))
+    out["converged"] = bool(res.solver["converged"])
+    out["background_used"] = res.background_used
+    Xc, cg, cb, cl = make(seed + 100)
+    rc = solve(Xc, cb, cl)
+    gi, ok = gold_index(rc, cg)
+    T = fit_temperature(rc.proba[ok], gi[ok])
+    correct = pred == np.array(gold)
+    chosen = np.array([res.classes.index(lab) for lab in res.labels])
+    out.update(temperature=T, ece_before=calibration_error(res.confidence, correct),
+               ece_after=calibration_error(_tempered(res.proba, T)[np.arange(len(pred)), chosen], correct))
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap.add_argument("--noise", type=float, nargs="+", default=[1.0, 2.0, 3.0])
+    ap.add_argument("--face-noise", type=float, nargs="+", default=[1.0, 2.0, 3.0])
+    ap.add_argument("--window", type=int, default=0, help="segments per bag (0: one bag per video)")
+    ap.add_argument("--absent", type=float, default=0.05, help="share of bags that list one absent label")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--structures", nargs="+", default=["coin", "mining_youtube", "face_tracks"],
+                    choices=["coin", "mining_youtube", "face_tracks"])
+    a = ap.parse_args()
+    coin = coin_videos(a.data / "coin" / "coin_train_70.json", tasks=10, per_task=20, seed=a.seed)
+    coin_eval = [v for i, v in enumerate(coin) if i % 2 == 0]
+    coin_cal = [v for i, v in enumerate(coin) if i % 2 == 1]
+    my = read_mining_youtube(a.data / "mining-youtube" / "test" / "annotations.tar.gz")[:100]
+    structs = {
+        "coin": {"eval": bag_structure(coin_eval, a.window, a.absent, a.seed),
+                 "calib": bag_structure(coin_cal, a.window, a.absent, a.seed + 7), "features": features},
+        "mining_youtube": {"eval": bag_structure(my[0::2], a.window, a.absent, a.seed),
+                           "calib": bag_structure(my[1::2], a.window, a.absent, a.seed + 7), "features": features},
+    }
+    out: dict[str, object] = {"benchmark": "cluster", "dim": DIM, "window": a.window, "absent": a.absent}
+    with Status("benchmark") as st:
+        for name, s in structs.items():
+            if name not in a.structures:
+                continue
+            gold, bags, _, _ = s["eval"]  # type: ignore[misc]
+            runs = []
+            for noise in a.noise:
+                st.update(f"{name} noise {noise}")
+                runs.append(run(s, noise, a.seed))
+            out[name] = {"samples": len(gold), "bags": len(bags), "runs": runs}
+        faces = []
+        for noise in a.face_noise if "face_tracks" in a.structures else []:
+            st.update(f"face tracks noise {noise}")
+            faces.append(run_faces(noise, a.seed, 150))
+        out["face_tracks"] = {"runs": faces}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
