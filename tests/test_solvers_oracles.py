@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from wsl.errors import BadInput
+from wsl.solvers.narration import narration_lmo
 from wsl.solvers.oracles import (
     bags_lmo,
-    narration_lmo,
     ordering_chain,
     ordering_lmo,
     ordering_lmo_batch,

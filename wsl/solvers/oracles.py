@@ -385,7 +385,3 @@ def bags_lmo(cost: np.ndarray, bags: Sequence[Sequence[int]], bag_labels: Sequen
             raise BadInput(f"bag {bag}: its required labels cannot go to distinct samples")
         labels[rows[k]] = need[r]
     return labels
-
-
-# The narration oracle lives with its solver (wsl.solvers.narration); kept importable from here.
-from wsl.solvers.narration import narration_lmo  # noqa: E402, F401
