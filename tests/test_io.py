@@ -158,3 +158,17 @@ def test_deeply_nested_json_is_bad_input(tmp_path) -> None:
     path.write_text("[" * 100000 + "]" * 100000)
     with pytest.raises(BadInput, match="nested too deeply"):
         load_json(path)
+
+
+def test_an_output_among_the_files_an_input_folder_holds_is_refused(tmp_path) -> None:
+    from wsl.io import refuse_overwriting_inputs
+
+    task = tmp_path / "task"
+    (task / "sub").mkdir(parents=True)
+    (task / "v1.srt").write_text("1\n")
+    (task / "sub" / "v2.npy").write_bytes(b"x")
+    with pytest.raises(BadInput, match="input files in"):
+        refuse_overwriting_inputs([task / "v1.srt"], [task], folder_suffixes=(".srt", ".npy"))
+    with pytest.raises(BadInput, match="input files in"):
+        refuse_overwriting_inputs([task / "sub" / "v2.npy"], [task], folder_suffixes=(".srt", ".npy"))
+    refuse_overwriting_inputs([task / "new.json"], [task], folder_suffixes=(".srt",))  # a new file is fine

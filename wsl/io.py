@@ -124,20 +124,29 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-def refuse_overwriting_inputs(outputs: Iterable[PathLike], inputs: Iterable[PathLike]) -> None:
-    """BadInput when an output path resolves to an input file (or lies inside an input folder's files).
+def refuse_overwriting_inputs(
+    outputs: Iterable[PathLike], inputs: Iterable[PathLike], folder_suffixes: Iterable[str] = ()
+) -> None:
+    """BadInput when an output path resolves to an input file.
 
-    Called by every command before it writes, so ``-o`` can never destroy what the user gave it.
+    Called by every command before it writes, so ``-o`` can never destroy what the user gave it. An
+    input folder counts by the files in it (at any depth) whose suffix is in ``folder_suffixes``:
+    the files the command would read there.
     """
+    suffixes = {x.lower() for x in folder_suffixes}
     ins = [Path(p) for p in inputs if str(p) != "-"]
     for out in outputs:
         if str(out) == "-":
             continue
         o = Path(out)
-        if not o.exists():
+        if not o.exists() or o.is_dir():
             continue
         for i in ins:
-            if i.exists() and not i.is_dir() and _same_file(o, i):
+            if i.is_dir():
+                inside = Path(os.path.realpath(o)).is_relative_to(os.path.realpath(i))
+                if inside and o.suffix.lower() in suffixes:
+                    raise BadInput(f"is one of the input files in {i}; choose another output path", o)
+            elif i.exists() and _same_file(o, i):
                 raise BadInput(f"is also an input ({i}); choose another output path", o)
 
 

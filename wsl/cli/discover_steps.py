@@ -43,13 +43,15 @@ def discover_steps(
     seed: int = options.seed(),
 ) -> None:
     """Discover the ordered steps of a task from narrated videos (Alayrac et al. 2016)."""
+    from wsl.data.narration import NARRATION_SUFFIXES
     from wsl.io import refuse_overwriting_inputs, write_json
     from wsl.progress import info
     from wsl.steps import discover_steps as run
     from wsl.steps import evaluate as score
 
     if output != "-":
-        refuse_overwriting_inputs([output], [task_dir, *(p for p in (features, eval_gt) if p is not None)])
+        refuse_overwriting_inputs([output], [task_dir, *(p for p in (features, eval_gt) if p is not None)],
+                                  folder_suffixes=(*NARRATION_SUFFIXES, ".npy"))
     result = run(task_dir, n_steps=steps, text_only=text_only, features=features, fps=fps, layout=layout,
                  window=window, each_step=each_step, absence_weight=absence_weight, max_slots=max_slots,
                  min_support=min_support, merge_synonyms=not no_merge,
