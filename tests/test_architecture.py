@@ -170,3 +170,9 @@ def test_public_face_is_lazy_and_light_commands_stay_torch_free() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_the_public_face_lists_what_it_exports() -> None:
+    import wsl
+
+    assert sorted(wsl.__all__) == sorted(["__version__", *wsl._EXPORTS])

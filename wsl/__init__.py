@@ -37,7 +37,10 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "WorkFailed": ("wsl.errors", "WorkFailed"),
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "__version__", "align", "discover_steps", "label_actions", "cluster", "localize", "milnce", "features",
+    "OrderingLabeler", "BagClusterer", "BadInput", "WorkFailed",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -55,7 +55,9 @@ def lr(default: float) -> Any:
 
 
 def batch_size(default: int) -> Any:
-    return typer.Option(default, "--batch-size", min=1, help="Examples per batch (a training step, or one forward pass at inference).")
+    return typer.Option(
+        default, "--batch-size", min=1, help="Examples per batch (a training step, or one forward pass at inference)."
+    )
 
 
 def resume() -> Any:
