@@ -185,9 +185,10 @@ def _train(data: str | os.PathLike[str], run_dir: str | os.PathLike[str], *, con
         raise BadInput("this run folder already holds a checkpoint: continue it with `resume`, or choose another "
                        "output folder", run_dir, param="resume")
     cfg = config or MilNceConfig()
-    if resume and (run_dir / CONFIG).exists():  # the model is the one the run started with
+    continuing = resume and (run_dir / CONFIG).exists()
+    if continuing:  # the model is the one the run started with
         cfg = MilNceConfig.from_dict(load_run_config(run_dir, KIND).get("model", {}))
-    folders = resolve_folders(data, captions, features, videos, video if not resume else cfg.video)
+    folders = resolve_folders(data, captions, features, videos, cfg.video if continuing else video)
     cfg = replace(cfg, video=folders.video)
     check_config(cfg)
     dev = select_device(device)
