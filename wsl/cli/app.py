@@ -12,12 +12,8 @@ import importlib
 import sys
 from collections.abc import Iterable
 
+import click
 import typer
-
-try:  # typer >= 0.22 ships its own copy of click; its exceptions are the ones raised
-    from typer import _click as click
-except ImportError:  # pragma: no cover
-    import click  # type: ignore[no-redef]
 
 from wsl import __version__
 from wsl.errors import BadInput, WslError

@@ -91,7 +91,7 @@ def _score(seqs: Sequence[np.ndarray], labels: np.ndarray, sim: np.ndarray) -> f
 
 def _best_insertion(seqs: Sequence[np.ndarray], labels: np.ndarray, sim: np.ndarray,
                     cand: np.ndarray) -> tuple[float, int, int]:
-    total = sum(_insertion_gains(s, labels, sim, cand) for s in seqs)
+    total = np.sum([_insertion_gains(s, labels, sim, cand) for s in seqs], axis=0)
     c, p = np.unravel_index(int(np.argmax(total)), total.shape)
     return float(total[c, p]), int(cand[c]), int(p)
 
@@ -103,38 +103,38 @@ def fit_template(seqs: Sequence[Sequence[int]], n_labels: int, max_slots: int = 
     A slot is added only while it gains at least ``min_support`` matches. ``sim`` (n_labels x
     n_labels, values in [0, 1]) scores a label against a slot label; the identity by default.
     """
-    seqs = [np.asarray(s, dtype=np.int64) for s in seqs]
+    arrays = [np.asarray(s, dtype=np.int64) for s in seqs]
     sim = np.eye(n_labels) if sim is None else np.asarray(sim, dtype=np.float64)
     # only labels seen in at least min_support videos can ever reach that support
     seen = np.zeros(n_labels)
-    for s in seqs:
+    for s in arrays:
         seen[np.unique(s)] += 1
     reach = (sim > 0).astype(np.float64) @ seen if sim is not None else seen
     cand = np.flatnonzero(reach >= min_support)
     labels = np.zeros(0, dtype=np.int64)
     if len(cand) == 0:
-        return _finish(seqs, labels, sim)
+        return _finish(arrays, labels, sim)
     # greedy construction
     while len(labels) < max_slots:
-        gain, c, p = _best_insertion(seqs, labels, sim, cand)
+        gain, c, p = _best_insertion(arrays, labels, sim, cand)
         if gain < min_support:
             break
         labels = np.insert(labels, p, c)
     # local search: take a slot out, put the best single insertion back (a move or a relabelling)
-    score = _score(seqs, labels, sim)
+    score = _score(arrays, labels, sim)
     for _ in range(max_rounds):
         improved = False
         for j in range(len(labels)):
             if j >= len(labels):
                 break
             rest = np.delete(labels, j)
-            gain, c, p = _best_insertion(seqs, rest, sim, cand)
-            new = _score(seqs, rest, sim) + gain
+            gain, c, p = _best_insertion(arrays, rest, sim, cand)
+            new = _score(arrays, rest, sim) + gain
             if new > score + 1e-9:
                 labels, score, improved = np.insert(rest, p, c), new, True
         if not improved:
             break
-    return _finish(seqs, labels, sim)
+    return _finish(arrays, labels, sim)
 
 
 def _finish(seqs: Sequence[np.ndarray], labels: np.ndarray, sim: np.ndarray) -> Template:
