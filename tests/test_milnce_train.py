@@ -124,13 +124,20 @@ def test_layout_dt_reads_transposed_features(demo: Path, tmp_path: Path) -> None
 def test_default_budget_holds_out_videos_and_keeps_the_best(tmp_path: Path) -> None:
     make_narrated_set(tmp_path / "d", NarratedSetParams(train_videos=80, test_videos=2, seed=5))
     result = train(tmp_path / "d" / "train", tmp_path / "r", config=TINY, batch_size=8, device="cpu",
-                   max_steps=60, patience=1)
+                   max_steps=120, patience=2)
     assert result.validation_videos == 8 and result.train_videos == 72
     assert all("val_mrr" in r for r in result.history)
     assert result.best is not None and result.best["val_mrr"] == max(r["val_mrr"] for r in result.history)
     assert (tmp_path / "r" / "model.safetensors").exists()
     if result.stopped == "validation":  # stopped `patience` epochs after the best one
-        assert result.history[-1]["epoch"] - result.best["epoch"] == 1
+        assert result.history[-1]["epoch"] - result.best["epoch"] == 2
+    # the kept weights are the best epoch's: the last checkpoint's only when the best epoch is the last
+    import torch
+
+    kept = _weights(tmp_path / "r")
+    last = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=True)["model"]
+    same = all(np.array_equal(kept[k], last[k].numpy()) for k in kept)
+    assert same == (result.best["epoch"] == result.history[-1]["epoch"])
 
 
 def test_other_ranks_stay_silent(caplog: pytest.LogCaptureFixture) -> None:
@@ -189,3 +196,22 @@ def test_narration_baseline_places_a_step_at_its_caption() -> None:
     r = narration_baseline(pairs, narr, {"v": 30.0})
     # egg at 11 s (inside), milk at 21 s (outside 14-18), flour never said -> the middle, 15 s (outside)
     assert r.steps == 3 and r.step_recall == pytest.approx(1 / 3) and r.segment_recall == pytest.approx(1 / 3)
+
+
+def test_the_kept_weights_are_the_best_epochs_not_the_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import itertools
+
+    import torch
+
+    import wsl.milnce.evaluation as evaluation
+
+    scores = itertools.count()
+    # held-out retrieval that only gets worse: the first epoch is the best one
+    monkeypatch.setattr(evaluation, "caption_retrieval", lambda *a: {"val_mrr": 1.0 / (1 + next(scores))})
+    make_narrated_set(tmp_path / "d", NarratedSetParams(train_videos=80, test_videos=2, seed=5))
+    result = train(tmp_path / "d" / "train", tmp_path / "r", config=TINY, batch_size=8, device="cpu", epochs=3,
+                   clips_per_video=1)
+    assert result.best is not None and result.best["epoch"] == 0 and len(result.history) == 3
+    kept = _weights(tmp_path / "r")
+    last = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=True)["model"]
+    assert not all(np.array_equal(kept[k], last[k].numpy()) for k in kept)

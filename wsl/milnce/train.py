@@ -265,8 +265,10 @@ def _train(data: str | os.PathLike[str], run_dir: str | os.PathLike[str], *, con
     model = build_model(cfg)
     stopped = "budget"
     try:
+        # With held-out videos the kept weights are the best epoch's (written by on_epoch), not the last.
         history = fit(model, dataset, _loss_fn(cfg.temperature), tcfg, run_dir,
-                      eval_fn=eval_fn if (val or gold) else None, resume=resume, on_epoch=on_epoch)
+                      eval_fn=eval_fn if (val or gold) else None, resume=resume, on_epoch=on_epoch,
+                      save_final=not val)
     except _Stop:
         stopped = "validation"
         history = _read_history(run_dir)
