@@ -63,7 +63,7 @@ def test_train_embed_search_eval(run_cli, demo: Path, tmp_path: Path) -> None:
 
     # same folder again without --resume: refused; with --resume and more epochs: continues
     code, _, err = run_cli("milnce", "train", demo / "train", "-o", run, *SMALL)
-    assert code == 2 and "--resume" in err
+    assert code == 2 and "already holds a checkpoint" in err
     code, _, err = run_cli("milnce", "train", demo / "train", "-o", run, *SMALL[2:], "--epochs", "3", "--resume")
     assert code == 0, err
     assert len((run / "log.jsonl").read_text().splitlines()) == 3

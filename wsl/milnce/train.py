@@ -36,7 +36,6 @@ from wsl.milnce.data import (
 )
 from wsl.milnce.loss import global_milnce_loss
 from wsl.milnce.model import KIND, MilNceConfig, build_model, check_config
-from wsl.milnce.outputs import WEIGHTS
 
 # An epoch is at least this many optimiser steps (more clips per video on small sets): fewer, larger
 # evaluations, and the held-out check is worth its cost.
@@ -159,19 +158,16 @@ def _train(data: str | os.PathLike[str], run_dir: str | os.PathLike[str], *, con
            clips_per_video: int | None, min_count: int, max_vocab: int | None, fps: float | None, layout: str,
            validation: float, patience: int, resume: bool, eval_pairs: str | os.PathLike[str] | None,
            eval_source: str | os.PathLike[str] | None, amp: bool) -> TrainResult:
-    from wsl.features.backbones import save_weights
     from wsl.models.training import (
-        CHECKPOINT,
         CONFIG,
+        RESUME_MAY_CHANGE,
         TrainConfig,
         dist_info,
         fit,
         load_run_config,
-        save_run_config,
+        prepare_run,
         seed_everything,
-        select_device,
     )
-    from wsl.progress import info
 
     run_dir = Path(run_dir)
     dist = dist_info()
@@ -181,9 +177,6 @@ def _train(data: str | os.PathLike[str], run_dir: str | os.PathLike[str], *, con
     for name, opt in (("epochs", epochs), ("max_steps", max_steps), ("clips_per_video", clips_per_video)):
         if opt is not None and opt < 1:
             raise BadInput(f"`{name}` must be at least 1, got {opt}", param=name)
-    if (run_dir / CHECKPOINT).exists() and not resume:
-        raise BadInput("this run folder already holds a checkpoint: continue it with `resume`, or choose another "
-                       "output folder", run_dir, param="resume")
     cfg = config or MilNceConfig()
     continuing = resume and (run_dir / CONFIG).exists()
     if continuing:  # the model is the one the run started with
@@ -191,7 +184,6 @@ def _train(data: str | os.PathLike[str], run_dir: str | os.PathLike[str], *, con
     folders = resolve_folders(data, captions, features, videos, cfg.video if continuing else video)
     cfg = replace(cfg, video=folders.video)
     check_config(cfg)
-    dev = select_device(device)
 
     narrations = read_training_narrations(folders.captions, cfg.video, folders.source)
     source = open_source(cfg, folders.source, videos=list(narrations), fps=fps, layout=layout)
@@ -202,26 +194,28 @@ def _train(data: str | os.PathLike[str], run_dir: str | os.PathLike[str], *, con
     if cfg.text == "words" and not cfg.vocab:
         cfg = replace(cfg, vocab=tuple(Vocabulary.build((c.text for v in train_ids for c in narrations[v].captions),
                                                         min_count, max_vocab).words))
-    text = TextSide(cfg, str(dev))
-    text.precompute(c.text for n in narrations.values() for c in n.captions)
-
     stop_early = bool(val_ids) and epochs is None
     cpv = clips_per_video or max(1, math.ceil(MIN_EPOCH_STEPS * batch_size / len(train_ids)))
     budget_steps = max_steps
     if epochs is None:
         epochs, default_steps = _default_budget(len(train_ids), batch_size, cpv)
         budget_steps = max_steps or default_steps
-    dataset = ClipCaptionDataset({v: narrations[v] for v in train_ids}, source, cfg, text, cpv)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed,
-                       device=str(dev), num_workers=workers, max_steps=budget_steps, amp=amp)
-    if dist.is_main:
-        save_run_config(run_dir, KIND, {"model": cfg.as_dict(), "train": tcfg.as_dict(),
-                                        "data": {"captions": str(folders.captions), "source": str(folders.source),
-                                                 "videos": len(train_ids), "validation_videos": len(val_ids),
-                                                 "clips_per_video": cpv, "patience": patience}})
-        info(f"training on {len(train_ids)} videos ({len(val_ids)} held out for validation), "
-             f"{epochs} epoch(s) of {len(dataset) // batch_size} steps"
-             + (f", at most {budget_steps} steps" if budget_steps else ""))
+                       device=device, num_workers=workers, max_steps=budget_steps, amp=amp)
+    # The shared run-folder policy: device (cuda:N too), checkpoint check, resume comparison, config.json.
+    run = prepare_run(run_dir, KIND, {"model": cfg.as_dict(), "train": tcfg.as_dict(),
+                                      "data": {"captions": str(folders.captions), "source": str(folders.source),
+                                               "videos": len(train_ids), "validation_videos": len(val_ids),
+                                               "clips_per_video": cpv, "patience": patience}},
+                      resume=resume, device=device, seed=seed,
+                      may_change=RESUME_MAY_CHANGE | {"train.epochs", "train.max_steps"})
+    tcfg = replace(tcfg, device=str(run.device))
+    text = TextSide(cfg, str(run.device))
+    text.precompute(c.text for n in narrations.values() for c in n.captions)
+    dataset = ClipCaptionDataset({v: narrations[v] for v in train_ids}, source, cfg, text, cpv)
+    run.report(f"training on {len(train_ids)} videos ({len(val_ids)} held out for validation), "
+               f"{epochs} epoch(s) of {len(dataset) // batch_size} steps"
+               + (f", at most {budget_steps} steps" if budget_steps else ""))
 
     val = validation_pairs({v: narrations[v] for v in val_ids}, source, cfg, text) if val_ids else []
     gold: tuple[list[Any], Source] | None = None
@@ -255,7 +249,7 @@ def _train(data: str | os.PathLike[str], run_dir: str | os.PathLike[str], *, con
         current = state["best"]
         if current is None or record["val_mrr"] > current["val_mrr"]:
             state["best"] = record
-            save_weights(model, run_dir / WEIGHTS)
+            run.save_weights(model)
             return
         if stop_early and record["epoch"] - current["epoch"] >= patience:
             raise _Stop
@@ -272,15 +266,12 @@ def _train(data: str | os.PathLike[str], run_dir: str | os.PathLike[str], *, con
     except _Stop:
         stopped = "validation"
         history = _read_history(run_dir)
-    if dist.is_main and not val:  # no validation: the last weights are the model
-        save_weights(model, run_dir / WEIGHTS)
     last_step = history[-1]["step"] if history else 0
     best = state["best"]
-    if dist.is_main:
-        how = (f"stopped at step {last_step}: held-out retrieval stopped improving" if stopped == "validation"
-               else f"trained {last_step} steps")
-        kept = f"; kept epoch {best['epoch'] + 1} (held-out MRR {best['val_mrr']:.3f})" if best else ""
-        info(f"{how}{kept}; run in {run_dir}")
+    how = (f"stopped at step {last_step}: held-out retrieval stopped improving" if stopped == "validation"
+           else f"trained {last_step} steps")
+    kept = f"; kept epoch {best['epoch'] + 1} (held-out MRR {best['val_mrr']:.3f})" if best else ""
+    run.report(f"{how}{kept}; run in {run_dir}")
     return TrainResult(run_dir, cfg, tuple(history), last_step, stopped, best, len(train_ids), len(val_ids))
 
 
