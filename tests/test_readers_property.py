@@ -143,3 +143,24 @@ def test_feature_index_gives_a_result_or_bad_input(tmp_path_factory: pytest.Temp
         _check(lambda p: read_index(p.parent), folder / "index.json", data)
 
     run()
+
+
+def test_an_unclosed_quote_is_reported_where_it_opens(tmp_path) -> None:
+    from wsl.data.narration import read_narration
+
+    path = tmp_path / "v.csv"
+    path.write_text('start,end,text\n1,2,hello\n2,3,"two\nlines"\n4,5,"never closed\n5,6,x\n6,7,y\n')
+    with pytest.raises(BadInput) as e:
+        read_narration(path)
+    assert e.value.line == 5 and "never closed" in str(e.value)
+
+
+def test_json_or_pickles_named_npy_never_suggest_unpickling(tmp_path) -> None:
+    from wsl.features.files import read_features
+
+    (tmp_path / "a.npy").write_text('{"a": 1}')
+    np.save(tmp_path / "b.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    for name, what in (("a.npy", "no NPY header"), ("b.npy", "Python objects")):
+        with pytest.raises(BadInput) as e:
+            read_features(tmp_path / name)
+        assert what in str(e.value) and "allow_pickle" not in str(e.value) and "pickle.load" not in str(e.value)

@@ -9,6 +9,7 @@ import csv
 import io
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,11 +74,15 @@ def _parse_row(row: list[str], cols: Mapping[str, int]) -> tuple[float, float, s
     return start, end, text
 
 
+# A line that starts like a caption row (start,end,...): seen inside a field, a quote was left open.
+_ROW_START = re.compile(r"^\s*-?[\d.]+\s*,\s*-?[\d.]+\s*,")
+
+
 def read_captions(path: str | os.PathLike[str], video: str | None = None) -> CaptionFile:
     """Read one HowTo100M caption CSV; bad rows are skipped and recorded in ``skipped`` with their line."""
     path = Path(path)
     text, encoding = read_text(path)
-    rows = csv.reader(io.StringIO(text))
+    rows = csv.reader(io.StringIO(text), strict=True)
     try:
         header = next(rows)
     except StopIteration:
@@ -88,16 +93,21 @@ def read_captions(path: str | os.PathLike[str], video: str | None = None) -> Cap
     captions: list[Caption] = []
     skipped: list[tuple[int, str]] = []
     while True:
+        line = rows.line_num + 1  # where this row starts (a quoted field may span lines)
         try:
             row = next(rows)
         except StopIteration:
             break
-        except csv.Error as e:  # e.g. a NUL byte or an unclosed quote: skip the row, keep reading
-            skipped.append((rows.line_num, f"unreadable CSV row ({e})"))
+        except csv.Error as e:
+            if rows.line_num >= text.count("\n"):  # at the end of the file: a quote opened and never closed
+                raise BadInput(f"a quote opened in this row is never closed ({e})", path, line) from None
+            skipped.append((line, f"unreadable CSV row ({e})"))  # e.g. a NUL byte: skip the row, keep reading
             continue
-        line = rows.line_num
         if not row or not any(f.strip() for f in row):
             continue
+        if any(_ROW_START.match(part) for f in row for part in f.split("\n")[1:]):
+            raise BadInput("a quote opened in this row is not closed where the row ends: later rows were "
+                           "swallowed into it", path, line)
         parsed = _parse_row(row, cols)
         if isinstance(parsed, str):
             skipped.append((line, parsed))

@@ -36,7 +36,14 @@ def read_features(path: str | os.PathLike[str], layout: str = "Td", mmap: bool =
         arr = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except FileNotFoundError:
         raise BadInput("no such feature file", path) from None
-    except (ValueError, OSError, EOFError) as e:
+    except ValueError as e:
+        if "pickle" in str(e):  # never pass on numpy's advice to unpickle: a feature file is plain numbers
+            with open(path, "rb") as f:
+                npy = f.read(6) == b"\x93NUMPY"
+            what = "holds Python objects, not a numeric array" if npy else "is not a .npy file (no NPY header)"
+            raise BadInput(f"{what}; wsl reads plain .npy arrays (np.save of a float array)", path) from None
+        raise BadInput(f"not a readable .npy feature file ({e})", path) from None
+    except (OSError, EOFError) as e:
         raise BadInput(f"not a readable .npy feature file ({e})", path) from None
     if arr.ndim != 2:
         raise BadInput(f"expected a 2-D array ({layout}), got shape {arr.shape}", path)
