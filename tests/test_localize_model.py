@@ -145,7 +145,7 @@ def test_interrupted_training_resumes_exactly(digits: Path, trained: Path, tmp_p
         with pytest.raises(KeyboardInterrupt):
             _train(digits / "train", run)
     assert (run / "checkpoint.pt").exists() and not (run / "model.safetensors").exists()
-    with pytest.raises(BadInput, match="resume it"):
+    with pytest.raises(BadInput, match="to continue it"):
         _train(digits / "train", run)
     with pytest.raises(BadInput, match=r"changed settings: model\.adapt_channels \(32 -> 16\)"):
         _train(digits / "train", run, resume=True, adapt_channels=16)

@@ -79,7 +79,7 @@ def test_resume_continues_exactly(tmp_path) -> None:
 def test_existing_run_needs_resume(tmp_path) -> None:
     cfg = TrainConfig(epochs=1, batch_size=16)
     fit(_model(), _data(), _loss, cfg, tmp_path)
-    with pytest.raises(BadInput, match="resume it") as e:
+    with pytest.raises(BadInput, match="to continue it") as e:
         fit(_model(), _data(), _loss, cfg, tmp_path)
     assert e.value.param == "resume"
 
@@ -151,7 +151,7 @@ def test_prepare_run_owns_the_run_folder(tmp_path) -> None:
     prepare_run(tmp_path / "r", "toy", config, device="cpu", seed=3)
     assert torch.equal(torch.rand(3), a)  # seeded before anything random is built
     (tmp_path / "r" / "checkpoint.pt").write_bytes(b"")
-    with pytest.raises(BadInput, match="resume it") as e:
+    with pytest.raises(BadInput, match="to continue it") as e:
         prepare_run(tmp_path / "r", "toy", config, device="cpu")
     assert e.value.param == "resume"
     changed = {**config, "model": {"width": 32}}

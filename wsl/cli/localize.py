@@ -81,7 +81,7 @@ def train_cmd(
                                        "the scale range widens from 1."),
     test_scales: str = typer.Option("1,1.3", "--test-scales", help="Scales whose maps are averaged at test time."),
     flip: bool = typer.Option(True, "--flip/--no-flip", help="Random horizontal flips (trainable trunk)."),
-    epochs: int | None = options.epochs(None),  # type: ignore[arg-type]  # None: the trunk's default
+    epochs: int | None = options.epochs(None),  # None: the trunk's default
     batch_size: int | None = options.batch_size(None),  # type: ignore[arg-type]
     lr: float | None = options.lr(None),  # type: ignore[arg-type]
     weight_decay: float = typer.Option(1e-4, "--weight-decay", help="AdamW weight decay."),

@@ -44,7 +44,7 @@ def train_cmd(
         None, "--clips-per-video", help="Clips sampled per video per epoch (default: enough for 25 steps an epoch)."),
     fps: float | None = options.fps(None, "Feature rows per second when index.json has none."),
     layout: Literal["Td", "dT"] = options.layout(),
-    epochs: int | None = options.epochs(None),  # type: ignore[arg-type]  # None: a budget sized from the data
+    epochs: int | None = options.epochs(None),  # None: a budget sized from the data
     batch_size: int = options.batch_size(64),
     lr: float = options.lr(1e-3),
     weight_decay: float = typer.Option(1e-4, "--weight-decay", help="AdamW weight decay."),

@@ -46,7 +46,7 @@ def threads() -> Any:
     return typer.Option(None, "--threads", min=1, help="CPU threads for torch and BLAS (default: torch's choice).")
 
 
-def epochs(default: int) -> Any:
+def epochs(default: int | None) -> Any:
     return typer.Option(default, "--epochs", min=1, help="Training epochs (passes over the training data).")
 
 
@@ -103,9 +103,9 @@ def parse_shard(value: str | None) -> tuple[int, int] | None:
     try:
         k, n = (int(x) for x in value.split("/"))
     except ValueError:
-        raise BadInput(f"shard must look like K/N (for example 3/8), got {value!r}", param="shard") from None
+        raise BadInput(f"`shard` must look like K/N (for example 3/8), got {value!r}", param="shard") from None
     if not 1 <= k <= n:
-        raise BadInput(f"shard K/N needs 1 <= K <= N, got {value!r}", param="shard")
+        raise BadInput(f"`shard` K/N needs 1 <= K <= N, got {value!r}", param="shard")
     return k, n
 
 

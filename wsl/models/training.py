@@ -313,7 +313,8 @@ def prepare_run(run_dir: str | os.PathLike[str], kind: str, config: Mapping[str,
     dev = select_device(device, dist)
     has_checkpoint = (path / CHECKPOINT).exists()
     if has_checkpoint and not resume:
-        raise BadInput("this run folder already holds a checkpoint: resume it, or choose another output folder",
+        raise BadInput("this run folder already holds a checkpoint: pass `resume` to continue it, or choose another "
+                       "output folder",
                        path, param="resume")
     if resume and (path / CONFIG).exists():
         old = load_run_config(path, kind)
@@ -388,7 +389,8 @@ def fit(model: nn.Module, dataset: Dataset, loss_fn: LossFn, cfg: TrainConfig, r
     amp = cfg.amp and cuda
     ckpt_path = run_dir / CHECKPOINT
     if ckpt_path.exists() and not resume:
-        raise BadInput("this run folder already holds a checkpoint: resume it, or choose another output folder",
+        raise BadInput("this run folder already holds a checkpoint: pass `resume` to continue it, or choose another "
+                       "output folder",
                        run_dir, param="resume")
     if len(dataset) < (cfg.batch_size * dist.world_size if cfg.drop_last else 1):  # type: ignore[arg-type]
         raise BadInput(f"only {len(dataset)} training samples for a batch size of {cfg.batch_size}"  # type: ignore[arg-type]
