@@ -101,3 +101,18 @@ def test_shards_cover_every_input_once() -> None:
     for bad in ("0/4", "5/4", "a/b", "3"):
         with pytest.raises(BadInput):
             parse_shard(bad)
+
+
+def test_a_missing_extra_is_one_line_naming_the_pip_install(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from wsl.cli.app import main\n"
+        f"main(['localize', 'train', {str(tmp_path)!r}, '-o', {str(tmp_path / 'run')!r}])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == "error: this command needs the 'torch' extra (torch is not installed): " \
+        "pip install 'wsl[torch]'"

