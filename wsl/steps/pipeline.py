@@ -6,14 +6,17 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from wsl.errors import BadInput, WorkFailed
 from wsl.progress import Status, info, warn
 from wsl.steps.text import Step, TextSteps, discover_text_steps, minilm_encoder
-from wsl.steps.video import DEFAULT_ABSENCE_WEIGHT, localize_steps
+from wsl.steps.video import DEFAULT_ABSENCE_WEIGHT, DEFAULT_PCA_DIM, localize_steps
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wsl.data.task_folder import TaskVideo
 
 FORMAT = "wsl.steps/1"
 
@@ -96,11 +99,18 @@ def discover_steps(task_dir: str | os.PathLike[str], *, n_steps: int | None = No
                    each_step: Literal["at-most-once", "once"] = "at-most-once",
                    absence_weight: float = DEFAULT_ABSENCE_WEIGHT, max_slots: int = 20, min_support: int = 2,
                    merge_synonyms: bool = True, paraphrases: bool | None = None, lam: float = 1e-2,
-                   max_iter: int = 300, tol: float = 1e-3, seed: int = 0) -> StepsResult:
+                   max_iter: int = 300, tol: float = 1e-3, seed: int = 0,
+                   features_cache: str | os.PathLike[str] | None = None, backbone: str = "lite0",
+                   pca_dim: int | None = DEFAULT_PCA_DIM) -> StepsResult:
     """Discover the steps of one task from its narrated videos (Alayrac et al. 2016).
 
     ``task_dir`` holds per video a narration (.csv/.srt/.vtt/.json) and features ``<video>.npy``
-    (or in ``features``). ``n_steps``: K (default: from the support curve). ``paraphrases``: merge
+    (or in ``features``), or the video itself (.mp4/.mkv/.avi/.mov/.webm): a video without a feature
+    file has its features extracted with ``backbone`` at ``fps`` (default 2) into ``features_cache``
+    (default: the user cache, see :func:`wsl.features.cache.default_cache_dir`) and reused from there
+    on the next run; nothing is written into ``task_dir``. Features wider than ``pca_dim`` are
+    reduced to that many principal components before the video stage (None: never).
+    ``n_steps``: K (default: from the support curve). ``paraphrases``: merge
     paraphrased steps through the sentence encoder (None: when it is installed). ``each_step``:
     "at-most-once" lets a video leave out steps it does not narrate (at ``absence_weight`` times the
     narration-evidence cost), "once" places every step in every video. The solver stops at a
@@ -117,6 +127,8 @@ def discover_steps(task_dir: str | os.PathLike[str], *, n_steps: int | None = No
     if not absence_weight >= 0:
         raise BadInput(f"`absence_weight` must be non-negative, got {absence_weight}", param="absence_weight")
     videos = read_task_folder(task_dir, features, fps, layout, text_only)
+    if not text_only:
+        _features_from_videos(videos, task_dir, features, features_cache, fps, backbone)
     if len(videos) < 2:
         raise BadInput(f"discover-steps needs at least two videos of the task, found {len(videos)}", task_dir)
     narrated = [v for v in videos if v.narration is not None]
@@ -163,7 +175,7 @@ def discover_steps(task_dir: str | os.PathLike[str], *, n_steps: int | None = No
                 [videos[i].features for i in with_feats], [float(videos[i].fps or 0) for i in with_feats],  # type: ignore[misc]
                 spans, [ts.orders[i] for i in with_feats], [names[i] for i in with_feats], window=window, lam=lam,
                 at_most_once=each_step == "at-most-once", absence_weight=absence_weight, max_iter=max_iter,
-                tol=tol, seed=seed,
+                tol=tol, seed=seed, pca_dim=pca_dim,
                 progress=lambda e, f, g: st.update(f"iteration {e}, relative gap {g / max(abs(f), 1e-300):.1e}"))
         for j, i in enumerate(with_feats):
             for k in range(K):
@@ -177,7 +189,7 @@ def discover_steps(task_dir: str | os.PathLike[str], *, n_steps: int | None = No
         solver = {"method": model.method, "iterations": int(r.nit), "gap": float(r.gap), "relative_gap": rel_gap,
                   "tol": tol,
                   "converged": bool(r.success), "rounding": model.rounding_, "window": window,
-                  "each_step": each_step, "absence_weight": absence_weight,
+                  "each_step": each_step, "absence_weight": absence_weight, "pca_dim": pca_dim,
                   "placed": int(sum(np.isfinite(t).sum() for t in model.times_)),
                   "pairs": len(with_feats) * K}
         info(f"solver: {r.nit} iterations, certified relative gap {rel_gap:.1e}; placed {solver['placed']} of "
@@ -191,6 +203,33 @@ def discover_steps(task_dir: str | os.PathLike[str], *, n_steps: int | None = No
             len(ts.relations[i]), len(ts.dropped[i]), tuple(ts.orders[i]), tuple(rows[i]))
     return StepsResult(Path(task_dir).name, tuple(ts.steps), out_videos, ts.k_from, tuple(ts.support_curve),
                        text_only, dict(ts.merges), solver)
+
+
+def _features_from_videos(videos: Sequence[TaskVideo], task_dir: str | os.PathLike[str],
+                          features: str | os.PathLike[str] | None, features_cache: str | os.PathLike[str] | None,
+                          fps: float | None, backbone: str) -> None:
+    """Give the videos that have a video file but no feature file their (cached) extracted features."""
+    from wsl.features.cache import cached_features, default_cache_dir
+
+    need = [v for v in videos if v.features is None and v.video_path is not None]
+    if not need:
+        return
+    cache = Path(features_cache) if features_cache is not None else default_cache_dir(str(task_dir))
+    keep_out = [task_dir, *([features] if features is not None else [])]
+    got = cached_features([str(v.video_path) for v in need], cache, fps=2.0 if fps is None else fps,
+                          backbone=backbone, keep_out=keep_out)
+    if got.reused:
+        info(f"features of {len(got.reused)} video(s) reused from {cache}")
+    for v in need:
+        meta = got.index[v.video]
+        v.attach_features(got.features[v.video], float(meta["fps"]), got.paths[v.video], meta.get("duration"))
+    dims = {v.video: int(v.features.shape[1]) for v in videos if v.features is not None}
+    if len(set(dims.values())) > 1:
+        ext = need[0].video
+        other = next(n for n, d in dims.items() if d != dims[ext])
+        raise BadInput(f"features extracted from {ext}'s video ({backbone}) have {dims[ext]} dimensions, but "
+                       f"{other}'s feature file has {dims[other]}: give every video a feature file of one kind, "
+                       "or none (then all are extracted)", got.paths[ext])
 
 
 def _text_rows(ts: TextSteps) -> list[list[VideoStep]]:
