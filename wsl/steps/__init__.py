@@ -6,11 +6,11 @@
 
 The method in one place: :mod:`wsl.steps.text` (narration -> relations -> merged steps, per-video
 orders), :mod:`wsl.steps.video` (DIFFRAC + Frank-Wolfe placement, :mod:`wsl.solvers.narration`),
-:mod:`wsl.steps.pipeline` (the library call and its typed result), :mod:`wsl.steps.evaluate`
+:mod:`wsl.steps.pipeline` (the library call and its typed result), :mod:`wsl.steps.evaluation`
 (Alayrac's F1 of saved predictions), :mod:`wsl.steps.demo` (a sample task folder).
 """
 
-from wsl.steps.evaluate import evaluate
+from wsl.steps.evaluation import evaluate
 from wsl.steps.pipeline import FORMAT, StepsResult, discover_steps
 
 __all__ = ["FORMAT", "StepsResult", "discover_steps", "evaluate"]
