@@ -93,7 +93,7 @@ def evaluate(
     gold: Path = typer.Argument(..., help="Ground truth: COIN .json, or a folder (or .tar.gz) of .srt step segments."),
     output: str = options.output("Metrics JSON file, or - for stdout.", default="-"),
 ) -> None:
-    """Alayrac et al. 2016's F1 of discovered steps against annotated step segments."""
+    """Steps: F1 of discovered steps against annotated step segments (Alayrac et al. 2016)."""
     from rich.console import Console
 
     from wsl.io import refuse_overwriting_inputs, write_json
