@@ -75,3 +75,36 @@ def test_cli_cluster_bad_bags(tmp_path: Path, run_cli) -> None:
     (tmp_path / "bad2.json").write_text(json.dumps([{"samples": "0 1", "labels": ["p0"]}]))
     code, _, err = run_cli("cluster", feats, "--bags", tmp_path / "bad2.json", "-o", tmp_path / "o.json")
     assert code == 2 and "samples" in err
+
+
+def _tasks(seed: int = 0, noise: float = 0.3):
+    """Three 'tasks' of four steps each; every bag (a video) lists the steps it shows, each shown once or
+    twice (no background). Step 3 of each task is left out of a third of the videos, so its name is
+    decided by those bags alone."""
+    rng = np.random.default_rng(seed)
+    mu = rng.normal(size=(12, 8)) * 2
+    X, gold, bags, labels = [], [], [], []
+    for t in range(3):
+        for v in range(9):
+            steps = [0, 1, 2] + ([3] if v % 3 else [])
+            shown = steps + [int(rng.choice(steps))]
+            rows = list(range(len(gold), len(gold) + len(shown)))
+            for k in shown:
+                X.append(mu[4 * t + k] + noise * rng.normal(size=8))
+                gold.append(f"t{t}s{k}")
+            bags.append(rows)
+            labels.append([f"t{t}s{k}" for k in steps])
+    return np.array(X), bags, labels, gold
+
+
+def test_tasks_are_searched_apart_and_background_is_left_out() -> None:
+    X, bags, labels, gold = _tasks()
+    m = BagClusterer().fit(X, bags, labels)
+    assert m.history_["components"] == 3 and not m.background_used_  # every sample carries a listed label
+    for b, need in zip(bags, labels, strict=True):
+        assert set(need) <= {m.labels_[i] for i in b} <= set(need)
+    # s0, s1, s2 of a task are listed by the same bags (a group of 3: 1/3 in expectation); s3 is named
+    s3 = [i for i, g in enumerate(gold) if g.endswith("s3")]
+    assert all(m.labels_[i] == gold[i] for i in s3)
+    groups = {tuple(g) for g in m.ambiguity_groups_}
+    assert ("t0s0", "t0s1", "t0s2") in groups

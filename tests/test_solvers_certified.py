@@ -41,6 +41,25 @@ def test_bags_optimum_matches_cvxpy(seed: int) -> None:
     assert res.fun == pytest.approx(f_ref, rel=1e-3)
 
 
+def test_bags_optimum_with_many_labels_matches_cvxpy() -> None:
+    """K much larger than the labels of any bag (Mining-YouTube: 280 labels, at most 19 per bag): the
+    projection's Newton system is built on each bag's own labels (it was (rows, K, K) and took 5 s per
+    iteration there); the optimum must not change."""
+    from wsl.solvers.reference import bags_reference
+
+    rng = np.random.default_rng(3)
+    N, K, d = 60, 24, 5
+    X = standardize(rng.normal(size=(N, d)))[0]
+    bags = [list(range(j * 6, (j + 1) * 6)) for j in range(10)]
+    need = [sorted(rng.choice(K, size=3, replace=False).tolist()) for _ in bags]
+    allowed = np.zeros((N, K), bool)
+    for b, n in zip(bags, need, strict=True):
+        allowed[np.ix_(b, n)] = True
+    res = solve_bags(DiffracCost(X, 1e-2), BagPolytope(N, K, bags, need, allowed), rtol=1e-6)
+    f_ref, _ = bags_reference(X, K, bags, need, 1e-2, allowed)
+    assert res.success and res.fun == pytest.approx(f_ref, rel=1e-3)
+
+
 @pytest.mark.parametrize("method", ["pairwise", "fw"])
 def test_ordering_optimum_matches_cvxpy(method: str) -> None:
     from wsl.solvers.reference import ordering_reference

@@ -150,3 +150,29 @@ def test_bags_oracle_is_exact() -> None:
 def test_bags_infeasible_names_bag() -> None:
     with pytest.raises(BadInput, match="bag scene12: needs 3 labels but has only 2 samples"):
         bags_lmo(np.zeros((4, 4)), [[0, 1], [2, 3]], [[1, 2, 3], [1]], names=["scene12", "scene13"])
+
+
+def test_bag_polytope_oracle_matches_the_checked_oracle() -> None:
+    """BagPolytope.lmo_labels skips bags_lmo's checks (done once at construction) for speed; same optimum."""
+    from wsl.solvers.bags import BagPolytope
+
+    rng = np.random.default_rng(5)
+    tried = 0
+    for _ in range(200):
+        N, K = 30, 6
+        perm = rng.permutation(N)
+        bags = [list(map(int, b)) for b in np.split(perm, np.sort(rng.choice(np.arange(1, N), 5, replace=False)))]
+        need = [sorted(rng.choice(K, size=min(len(b), int(rng.integers(0, 4))), replace=False).tolist())
+                for b in bags]
+        allowed = rng.random((N, K)) < 0.6
+        allowed[:, 0] = True
+        for b, n in zip(bags, need, strict=True):
+            allowed[np.ix_(b, n)] = True
+        dom = BagPolytope(N, K, bags, need, allowed)
+        c = rng.normal(size=(N, K))
+        fast, checked = dom.lmo_labels(c), bags_lmo(c, bags, need, allowed)
+        masked = np.where(allowed, c, np.inf)
+        assert masked[np.arange(N), fast].sum() == pytest.approx(masked[np.arange(N), checked].sum())
+        assert all(set(n) <= set(fast[b].tolist()) for b, n in zip(bags, need, strict=True))
+        tried += 1
+    assert tried == 200

@@ -7,11 +7,11 @@ the samples.
    nearest vertex and the classifier's vertex). This is the published method, kept as
    ``refine=0`` and as ``convex_labels_`` after every fit.
 2. **Refinement.** The convex optimum is not what rounding needs (more iterations can lower the
-   accuracy of its rounding). From several starts (the convex rounding and random in-bag
-   labellings), a shared-covariance Gaussian class model alternates with the exact at-least-one
-   assignment of every bag (a rectangular assignment problem per bag): annealed soft rounds, then
-   hard rounds until nothing changes. The start with the best penalised likelihood wins. Every
-   answer satisfies every bag exactly: it is a vertex of the oracle.
+   accuracy of its rounding). A shared-covariance Gaussian class model alternates with the exact
+   at-least-one assignment of every bag (a rectangular assignment problem per bag), searched one
+   component of linked labels at a time (in COIN, one task) from the convex rounding and from
+   ``starts`` random seeds, with moves that swap the names of two labels sharing a bag (see
+   :class:`_Search`). Every answer satisfies every bag exactly: it is a vertex of the oracle.
 
 Background: with ``background=None`` the class is used only when the data call for it: when some
 sample is in no bag, or a bag has more samples than labels and the model with a background class
@@ -43,22 +43,23 @@ class BagClusterer(BaseEstimator):
     """At-least-one discriminative clustering with a refinement that keeps every bag satisfied.
 
     Parameters: ``lam`` ridge; ``kappa`` linear cost per sample put on background (convex stage);
-    ``max_iter``/``tol`` of the convex solve (certified relative gap); ``refine`` hard rounds of the
-    refinement (0: the convex method alone); ``starts`` random starts besides the convex one;
-    ``anneal`` soft rounds; ``shrinkage`` of the shared covariance; ``background`` the label name of
+    ``max_iter``/``tol`` of the convex solve (certified relative gap); ``refine`` most hard rounds per
+    start of the refinement (0: the convex method alone); ``starts`` random starts per component
+    besides the current labelling; ``shrinkage`` of the shared covariance; ``background`` the label name of
     samples that are none of the named ones; ``use_background`` True/False or None (decide from the
     data); ``temperature`` of the per-sample probabilities; ``seed``.
 
     After :meth:`fit`: ``classes_``, ``labels_`` (N,) names, ``label_indices_``, ``proba_`` (N, K)
     probabilities over the labels each sample may take, ``scores_`` (N, K) classifier scores of the
     convex stage, ``relaxed_`` (N, K), ``convex_labels_``, ``fw_`` (the convex solve, with its
-    certified ``gap`` and ``success``), ``rounding_``, ``init_`` (which start won),
+    certified ``gap`` and ``success``), ``rounding_``, ``init_``, ``history_`` (what the search did:
+    components, outer rounds, random starts that won, name swaps),
     ``background_used_``, ``ambiguity_groups_`` (lists of labels no bag separates),
     ``ambiguous_with_`` (per sample, the other labels of its label's group it could equally carry).
     """
 
     def __init__(self, lam: float = 1e-3, kappa: float = 0.0, max_iter: int = 2000, tol: float = 1e-4,
-                 refine: int = 30, starts: int = 4, anneal: int = 8, shrinkage: float = 0.1,
+                 refine: int = 30, starts: int = 8, shrinkage: float = 0.1,
                  background: str = BACKGROUND, use_background: bool | None = None, temperature: float = 1.0,
                  require_convergence: bool = False, seed: int = 0):
         self.lam = lam
@@ -67,7 +68,6 @@ class BagClusterer(BaseEstimator):
         self.tol = tol
         self.refine = refine
         self.starts = starts
-        self.anneal = anneal
         self.shrinkage = shrinkage
         self.background = background
         self.use_background = use_background
@@ -142,7 +142,10 @@ class BagClusterer(BaseEstimator):
             options, why = [True, False], ""
         with few_blas_threads(X.shape[1]):
             fits = [self._fit_one(Xs, bags, bag_labels, names, source, bg) for bg in options]
-        best = max(fits, key=lambda f: float(f["score"]))  # type: ignore[arg-type]
+        # a background class left empty is no background: the model without it is the simpler answer
+        kept = [f for f in fits
+                if not (f["bg"] and len(fits) > 1 and not np.any(np.asarray(f["label_indices_"]) == 0))]
+        best = max(kept, key=lambda f: (float(f["score"]), not f["bg"]))  # type: ignore[arg-type]
         if len(fits) > 1:
             why = (f"the model {'with' if best['bg'] else 'without'} it explains the features better "
                    f"(penalised log-likelihood {fits[0]['score']:.6g} with, {fits[1]['score']:.6g} without)")
@@ -193,49 +196,21 @@ class BagClusterer(BaseEstimator):
                        proba_=self._proba(Xs, best_r[0], dom.allowed, K))
             return out
         rng = np.random.default_rng(self.seed)
-        starts: dict[str, np.ndarray] = {"convex": best_r[0]}
-        for j in range(self.starts):
-            starts[f"random{j}"] = dom.lmo_labels(rng.random((len(Xs), K)))
-        best_score, best_lab, best_name = -np.inf, best_r[0], "convex"
-        history: dict[str, int] = {}
-        for name, lab in starts.items():
-            lab, score, rounds = self._refine(Xs, lab, dom, K)
-            history[name] = rounds
-            if score > best_score:
-                best_score, best_lab, best_name = score, lab, name
-        out.update(label_indices_=best_lab, init_=best_name, score=best_score, history_=history,
-                   proba_=self._proba(Xs, best_lab, dom.allowed, K))
+        lab, score, stats = self._refine(Xs, best_r[0], dom, K, with_bg, rng)
+        out.update(label_indices_=lab, init_="convex", score=score, history_=stats,
+                   proba_=self._proba(Xs, lab, dom.allowed, K))
         return out
 
-    def _refine(self, Xs: np.ndarray, labels: np.ndarray, dom: BagPolytope, K: int) -> tuple[np.ndarray, float, int]:
-        """Annealed soft rounds, then hard rounds: Gaussian model <-> exact at-least-one assignment."""
-        resp: np.ndarray = one_hot(labels, K)
-        scale = None
-        for j in range(self.anneal):
-            L = GaussianScorer(self.shrinkage).fit(Xs, resp, K).log_likelihood(Xs)
-            L = np.where(dom.allowed, L, -np.inf)
-            fin = np.where(np.isfinite(L), L, np.nan)
-            if scale is None:
-                scale = float(np.nanmedian(np.nanmax(fin, axis=1) - np.nanmean(fin, axis=1))) or 1.0
-            beta = 0.05 * 20.0 ** (j / max(self.anneal - 1, 1)) / scale
-            # soft responsibilities, then the bag constraints pulled in by the exact assignment's vertex
-            E = np.exp(beta * (L - np.nanmax(fin, axis=1, keepdims=True)))
-            resp = 0.5 * E / E.sum(axis=1, keepdims=True) + 0.5 * one_hot(dom.lmo_labels(_cost(L)), K)
-        labels = resp.argmax(axis=1) if self.anneal else labels
-        labels = dom.lmo_labels(-np.where(dom.allowed, one_hot(labels, K), -1.0))  # back onto a vertex
-        rounds = 0
-        for _ in range(self.refine):
-            rounds += 1
-            L = GaussianScorer(self.shrinkage).fit(Xs, labels, K).log_likelihood(Xs)
-            new = dom.lmo_labels(_cost(L))
-            changed = int((new != labels).sum())
-            labels = new
-            if changed == 0:
-                break
+    def _refine(self, Xs: np.ndarray, labels: np.ndarray, dom: BagPolytope, K: int, with_bg: bool,
+                rng: np.random.Generator) -> tuple[np.ndarray, float, dict[str, int]]:
+        """Search for the labelling of best likelihood that satisfies every bag (see :class:`_Search`)."""
+        search = _Search(Xs, dom, K, with_bg, self.shrinkage, self.starts, rng)
+        labels, stats = search.run(labels, self.refine)
         model = GaussianScorer(self.shrinkage).fit(Xs, labels, K)
         ll = model.total_log_likelihood(Xs, labels)
+        # BIC-like: each class in use costs its mean's d parameters
         score = ll - 0.5 * Xs.shape[1] * len(np.unique(labels)) * np.log(len(labels))
-        return labels, score, rounds
+        return labels, score, stats
 
     def _proba(self, Xs: np.ndarray, labels: np.ndarray, allowed: np.ndarray, K: int) -> np.ndarray:
         """Posterior of the fitted Gaussian model over each sample's allowed labels, at ``temperature``."""
@@ -274,7 +249,181 @@ class BagClusterer(BaseEstimator):
         return [self.classes_[i] for i in self.decision_function(X).argmax(axis=1)]
 
 
-def _cost(L: np.ndarray) -> np.ndarray:
-    """Oracle costs from log-likelihoods; a class with no member (-inf) gets a large finite cost, so a
-    bag that requires it can still place it."""
-    return -np.where(np.isfinite(L), L, -1e12)
+class _Search:
+    """Coordinate search over labellings that satisfy every bag, one component at a time.
+
+    Labels that share a bag are linked; a component (in COIN, one task) is a set of bags linked by
+    their labels. With the shared covariance held fixed (the features whitened by it), the likelihood
+    of a component's samples depends only on the means of its own labels (and of background, held
+    fixed), so each component is searched on its own and a good start in one is not lost to a bad
+    start in another:
+
+    - from its current labels and from ``starts`` random seeds (each label's mean at one of the
+      samples that may carry it), hard rounds alternate the class means with the exact
+      at-least-one assignment of every bag (:meth:`BagPolytope.lmo_labels`), keeping the labelling
+      of least within-class scatter;
+    - then names are swapped between pairs of labels that share a bag, kept when the scatter drops:
+      which cluster carries which name is decided by the few bags that list one label and not the
+      other, a move no single hard round makes.
+
+    Outer rounds refit the shared covariance and repeat until nothing changes.
+    """
+
+    def __init__(self, Xs: np.ndarray, dom: BagPolytope, K: int, with_bg: bool, shrinkage: float, starts: int,
+                 rng: np.random.Generator):
+        self.Xs, self.dom, self.K, self.shrinkage, self.starts, self.rng = Xs, dom, K, shrinkage, starts, rng
+        self.bg = 0 if with_bg else None
+        parent = list(range(len(dom.bags)))
+
+        def find(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        first: dict[int, int] = {}
+        for j, need in enumerate(dom.bag_labels):
+            for k in need:
+                if int(k) in first:
+                    parent[find(j)] = find(first[int(k)])
+                else:
+                    first[int(k)] = j
+        groups: dict[int, list[int]] = {}
+        for j, need in enumerate(dom.bag_labels):
+            if len(need):
+                groups.setdefault(find(j), []).append(j)
+        self.parts = [self._part(js) for js in groups.values()]
+        covered = np.zeros(dom.n_rows, dtype=bool)
+        for part in self.parts:
+            covered[part.rows] = True
+        self.loose = np.flatnonzero(~covered)  # rows of no constraining bag: nearest allowed mean
+
+    def _part(self, js: list[int]) -> _Part:
+        dom = self.dom
+        rows = np.concatenate([dom.bags[j] for j in js])
+        pos = np.full(dom.n_rows, -1, dtype=np.int64)
+        pos[rows] = np.arange(len(rows))
+        ks = sorted({int(k) for j in js for k in dom.bag_labels[j]})
+        cols = np.array(([self.bg] if self.bg is not None else []) + ks, dtype=np.int64)
+        cpos = {int(c): i for i, c in enumerate(cols)}
+        local_bags = [pos[dom.bags[j]] for j in js]
+        local_need = [[cpos[int(k)] for k in dom.bag_labels[j]] for j in js]
+        sub = BagPolytope(len(rows), len(cols), local_bags, local_need, dom.allowed[np.ix_(rows, cols)])
+        # name swaps worth trying: labels that share a bag but not all their bags (identical bag lists are
+        # an exact symmetry), those whose bag lists overlap most first, at most MAX_SWAP_PAIRS
+        sig: dict[int, set[int]] = {}
+        for j, need in enumerate(local_need):
+            for a in need:
+                sig.setdefault(a, set()).add(j)
+        pairs = sorted({(a, b) for need in local_need for a in need for b in need if a < b and sig[a] != sig[b]},
+                       key=lambda ab: -len(sig[ab[0]] & sig[ab[1]]) / len(sig[ab[0]] | sig[ab[1]]))
+        return _Part(rows, cols, sub, pairs[:MAX_SWAP_PAIRS])
+
+    def _means(self, Z: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        counts = np.bincount(labels, minlength=n)
+        M = np.zeros((n, Z.shape[1]))
+        np.add.at(M, labels, Z)
+        M[counts > 0] /= counts[counts > 0, None] + PRIOR_SAMPLES
+        return M, counts
+
+    def _costs(self, Z: np.ndarray, M: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        C = (Z * Z).sum(axis=1)[:, None] - 2.0 * Z @ M.T + (M * M).sum(axis=1)[None, :]
+        C[:, counts == 0] = _EMPTY  # a label with no member can still be placed where a bag requires it
+        return C
+
+    def _hard(self, part: _Part, Z: np.ndarray, labels: np.ndarray, bg_mean: np.ndarray | None, rounds: int
+              ) -> tuple[np.ndarray, float]:
+        """Hard rounds from ``labels`` (local column indices): means <-> exact assignment."""
+        n = len(part.cols)
+        for _ in range(max(rounds, 1)):
+            M, counts = self._local_means(Z, labels, n, bg_mean)
+            new = part.sub.lmo_labels(self._costs(Z, M, counts))
+            if np.array_equal(new, labels):
+                break
+            labels = new
+        M, counts = self._local_means(Z, labels, n, bg_mean)
+        return labels, float(self._costs(Z, M, counts)[np.arange(len(Z)), labels].sum())
+
+    def _local_means(self, Z: np.ndarray, labels: np.ndarray, n: int, bg_mean: np.ndarray | None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        M, counts = self._means(Z, labels, n)
+        if self.bg is not None:  # background is shared by every component: its mean stays global here
+            if bg_mean is None:
+                counts[0] = 0
+            else:
+                M[0], counts[0] = bg_mean, 1
+        return M, counts
+
+    def run(self, labels: np.ndarray, rounds: int) -> tuple[np.ndarray, dict[str, int]]:
+        labels = labels.copy()
+        stats = {"components": len(self.parts), "outer_rounds": 0, "random_start_wins": 0, "name_swaps": 0}
+        for outer in range(5):
+            stats["outer_rounds"] += 1
+            before = labels.copy()
+            cov = GaussianScorer(self.shrinkage).fit(self.Xs, labels, self.K).cov_
+            Z = np.linalg.solve(np.linalg.cholesky(cov), self.Xs.T).T  # whitened: scatter = -2 log-likelihood
+            M, counts = self._means(Z, labels, self.K)
+            bg_mean = M[0] if self.bg is not None and counts[0] > 0 else None
+            for part in self.parts:
+                Zp = Z[part.rows]
+                cpos = np.full(self.K, 0, dtype=np.int64)
+                cpos[part.cols] = np.arange(len(part.cols))
+                best = self._hard(part, Zp, cpos[labels[part.rows]], bg_mean, rounds)
+                for _s in range(self.starts if outer == 0 else 0):  # later rounds start from the current
+                    seed = np.zeros((len(part.cols), Z.shape[1]))
+                    for c in range(len(part.cols)):
+                        cand = np.flatnonzero(part.sub.allowed[:, c])
+                        seed[c] = Zp[self.rng.choice(cand)]
+                    seeded = np.ones(len(part.cols), dtype=np.int64)
+                    if self.bg is not None:
+                        seeded[0] = 0 if bg_mean is None else 1
+                        seed[0] = bg_mean if bg_mean is not None else 0.0
+                    got = self._hard(part, Zp, part.sub.lmo_labels(self._costs(Zp, seed, seeded)), bg_mean, rounds)
+                    if got[1] < best[1] - 1e-9:
+                        best = got
+                        stats["random_start_wins"] += 1
+                best, swaps = self._swap_names(part, Zp, best, bg_mean, rounds)
+                stats["name_swaps"] += swaps
+                labels[part.rows] = part.cols[best[0]]
+            if len(self.loose):
+                M, counts = self._means(Z, labels, self.K)
+                C = np.where(self.dom.allowed[self.loose], self._costs(Z[self.loose], M, counts), np.inf)
+                labels[self.loose] = C.argmin(axis=1)
+            if np.array_equal(before, labels):
+                break
+        return labels, stats
+
+    def _swap_names(self, part: _Part, Zp: np.ndarray, best: tuple[np.ndarray, float], bg_mean: np.ndarray | None,
+                    rounds: int) -> tuple[tuple[np.ndarray, float], int]:
+        swaps = 0
+        for _pass in range(3):
+            improved = False
+            for a, b in part.pairs:
+                lab = best[0].copy()
+                lab[best[0] == a], lab[best[0] == b] = b, a
+                M, counts = self._local_means(Zp, lab, len(part.cols), bg_mean)
+                got = self._hard(part, Zp, part.sub.lmo_labels(self._costs(Zp, M, counts)), bg_mean, 1)
+                if got[1] < best[1] - 1e-9:  # one round says it helps: finish it
+                    got = self._hard(part, Zp, got[0], bg_mean, rounds)
+                if got[1] < best[1] - 1e-9:
+                    best, improved = got, True
+                    swaps += 1
+            if not improved:
+                break
+        return best, swaps
+
+
+_EMPTY = 1e12
+#: name swaps tried per component and pass (Mining-YouTube's one component has thousands of candidates)
+MAX_SWAP_PAIRS = 200
+#: prior weight (in samples) pulling each class mean of the search towards the overall mean: a label
+#: listed by one bag would otherwise fit one sample exactly and win it for nothing
+PRIOR_SAMPLES = 1.0
+
+
+class _Part:
+    """One component: its rows, its columns (background first when used), its bags as a polytope
+    over local indices, and the pairs of its labels that share a bag."""
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, sub: BagPolytope, pairs: list[tuple[int, int]]):
+        self.rows, self.cols, self.sub, self.pairs = rows, cols, sub, pairs

@@ -105,16 +105,38 @@ class BagPolytope:
         self._req = np.zeros((len(active), K), dtype=bool)
         for b, j in enumerate(active):
             self._req[b, need_list[j]] = True
+        # each bag's required labels, padded to the longest list: the Newton system lives on these
+        width = max((len(need_list[j]) for j in active), default=0)
+        self._lab = np.zeros((len(active), width), dtype=np.int64)
+        self._lab_ok = np.zeros((len(active), width), dtype=bool)
+        for b, j in enumerate(active):
+            self._lab[b, : len(need_list[j])] = need_list[j]
+            self._lab_ok[b, : len(need_list[j])] = True
         self._free_rows = np.setdiff1d(np.arange(N), self._order)
         self._mu = np.zeros((len(active), K))  # warm start of the dual multipliers
         self.newton_steps = 0
-        # feasibility of the bag constraints (distinct rows for the labels) is checked by the oracle
-        self.lmo_labels(np.zeros((N, K)))
+        # feasibility of the bag constraints (distinct rows for the labels) is checked by the general oracle
+        bags_lmo(np.zeros((N, K)), self.bags, self.bag_labels, self.allowed, self.names)  # type: ignore[arg-type]
+        self._single = [(r, int(n[0])) for r, n in zip(rows_list, need_list, strict=True) if len(n) == 1]
+        self._multi = [(r, n) for r, n in zip(rows_list, need_list, strict=True) if len(n) > 1]
 
     # -- oracle ----------------------------------------------------------------------------------
     def lmo_labels(self, G: np.ndarray) -> np.ndarray:
-        """Labels (N,) of the vertex minimising <G, Z> (exact; see :func:`bags_lmo`)."""
-        return bags_lmo(G, self.bags, self.bag_labels, self.allowed, self.names)  # type: ignore[arg-type]
+        """Labels (N,) of the vertex minimising <G, Z> (exact, as :func:`bags_lmo`, without its checks:
+        the bags were checked once here; the refinement of `wsl cluster` calls this thousands of times)."""
+        from scipy.optimize import linear_sum_assignment
+
+        masked = np.where(self.allowed, np.asarray(G, dtype=np.float64), np.inf)
+        labels = masked.argmin(axis=1)
+        base = masked[np.arange(len(labels)), labels]
+        for rows, k in self._single:
+            if not (labels[rows] == k).any():
+                labels[rows[int(np.argmin(masked[rows, k] - base[rows]))]] = k
+        for rows, need in self._multi:
+            extra = masked[np.ix_(rows, need)] - base[rows, None]
+            r, c = linear_sum_assignment(np.where(np.isfinite(extra), extra, 1e18).T)
+            labels[rows[c]] = need[r]
+        return labels
 
     def lmo(self, G: np.ndarray) -> np.ndarray:
         """The minimising vertex as an (N, K) 0/1 matrix."""
@@ -142,11 +164,10 @@ class BagPolytope:
         return Zb, tau, cnt, dual
 
     def _project_bags(self, Yb: np.ndarray, tol: float, max_newton: int) -> np.ndarray:
-        req, starts, K = self._req, self._starts, self.n_classes
+        req, starts = self._req, self._starts
         allowed_b = self.allowed[self._order]
         mu = np.where(req, self._mu, 0.0)
         Zb, tau, cnt, dual = self._rows(Yb, mu)
-        eye = np.eye(K)
         for _ in range(max_newton):
             grad = np.where(req, 1.0 - np.add.reduceat(Zb, starts), 0.0)  # ascent direction of the dual
             viol = np.where(mu > 0, np.abs(grad), np.maximum(grad, 0.0))
@@ -154,18 +175,28 @@ class BagPolytope:
                 break
             self.newton_steps += 1
             free = req & ((mu > 0) | (grad > 0))
-            A = (Zb > 0).astype(np.float64)
-            diagJ = np.add.reduceat(A, starts)
-            J = np.add.reduceat(np.einsum("mk,ml->mkl", A / cnt[:, None], A), starts)
-            J = diagJ[:, :, None] * eye - J
+            support = Zb > 0
+            diagJ = np.add.reduceat(support.astype(np.float64), starts)
             # a free label in no row's support: step to where it enters the cheapest row's support
             dead = free & (diagJ == 0)
             gapm = np.where(allowed_b, tau[:, None] - Yb - mu[self._row_bag], np.inf)
             entry = np.minimum.reduceat(gapm, starts, axis=0) + 1e-9
             live = free & ~dead
-            M = np.where(live[:, :, None] & live[:, None, :], J, 0.0) + eye * (~live)[:, None, :] + 1e-12 * eye
-            rhs = np.where(live, grad, 0.0)
-            delta = np.linalg.solve(M, rhs[:, :, None])[:, :, 0]
+            # the Jacobian restricted to each bag's required labels (at most L of the K): with many
+            # labels (Mining-YouTube: K = 280, L <= 19) the full (rows, K, K) product took seconds
+            lab = self._lab
+            A = np.take_along_axis(support, lab[self._row_bag], axis=1) & self._lab_ok[self._row_bag]
+            A = A.astype(np.float64)
+            J = -np.add.reduceat(np.einsum("mk,ml->mkl", A / cnt[:, None], A), starts)
+            eyeL = np.eye(lab.shape[1])
+            J += np.take_along_axis(diagJ, lab, axis=1)[:, :, None] * eyeL
+            liveL = np.take_along_axis(live, lab, axis=1) & self._lab_ok
+            M = np.where(liveL[:, :, None] & liveL[:, None, :], J, 0.0) + eyeL * (~liveL)[:, None, :] + 1e-12 * eyeL
+            rhs = np.where(liveL, np.take_along_axis(grad, lab, axis=1), 0.0)
+            dL = np.linalg.solve(M, rhs[:, :, None])[:, :, 0]
+            delta = np.zeros_like(mu)
+            bag_i, slot = np.nonzero(self._lab_ok)
+            delta[bag_i, lab[bag_i, slot]] = dL[bag_i, slot]
             delta = np.where(dead, np.maximum(entry, 0.0), delta)
             delta = np.where(free, delta, 0.0)
             step = np.ones(len(mu))
