@@ -56,3 +56,19 @@ def test_real_coin_and_mining_youtube(shared_data: Path) -> None:
     assert len(my) == 250
     frames = my[0].frames(1.0)
     assert "background" in frames and len(my[0].transcript) >= 2
+
+
+def test_demo_cluster_from_coin_bags(shared_data: Path, tmp_path: Path, run_cli) -> None:
+    """`wsl demo-data cluster --coin`: one bag per video of real annotations, a task's videos together."""
+    out = tmp_path / "coin"
+    code, _, err = run_cli("demo-data", "cluster", out, "--coin", shared_data / "coin" / "coin_test_30.json",
+                           "--videos", "12")
+    assert code == 0, err
+    bags = json.loads((out / "bags.json").read_text())
+    gold = json.loads((out / "gold.json").read_text())
+    assert len(bags) == 12 and sum(len(b["samples"]) for b in bags) == len(gold)
+    assert all({gold[i] for i in b["samples"]} == set(b["labels"]) for b in bags)
+    code, _, err = run_cli("cluster", out / "tracks.npy", "--bags", out / "bags.json", "-o", out / "names.json")
+    assert code == 0, err
+    names = json.loads((out / "names.json").read_text())["samples"]
+    assert all(set(b["labels"]) <= {names[i]["label"] for i in b["samples"]} for b in bags)

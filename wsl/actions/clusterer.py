@@ -146,7 +146,9 @@ class BagClusterer(BaseEstimator):
         kept = [f for f in fits
                 if not (f["bg"] and len(fits) > 1 and not np.any(np.asarray(f["label_indices_"]) == 0))]
         best = max(kept, key=lambda f: (float(f["score"]), not f["bg"]))  # type: ignore[arg-type]
-        if len(fits) > 1:
+        if len(kept) < len(fits):
+            why = "the model with it leaves it empty"
+        elif len(fits) > 1:
             why = (f"the model {'with' if best['bg'] else 'without'} it explains the features better "
                    f"(penalised log-likelihood {fits[0]['score']:.6g} with, {fits[1]['score']:.6g} without)")
         self.background_used_ = bool(best["bg"])

@@ -86,16 +86,28 @@ def evaluate(
 
 def demo_cluster(
     folder: Path = typer.Argument(..., help="Folder to write tracks.npy, bags.json and gold.json into."),
-    scenes: int = typer.Option(40, "--scenes", min=1, help="Scenes (bags)."),
+    scenes: int = typer.Option(40, "--scenes", min=1, help="Scenes (bags) of the face-track sample."),
+    coin: Path | None = typer.Option(None, "--coin", help="Bags from a COIN annotation JSON instead: each "
+                                     "annotated segment a sample, one bag per video."),
+    mining_youtube: Path | None = typer.Option(None, "--mining-youtube", help="Bags from Mining-YouTube "
+                                               "annotations (a folder of .srt or annotations.tar.gz) instead."),
+    videos: int = typer.Option(50, "--videos", min=1, help="Most videos to take with --coin/--mining-youtube."),
+    window: int = typer.Option(0, "--window", min=0, help="With --coin/--mining-youtube: segments per bag "
+                               "(0: one bag per video)."),
     noise: float = typer.Option(1.0, "--noise", min=0.0, help="Feature noise."),
     seed: int = options.seed(),
 ) -> None:
-    """Sample inputs for cluster: face-track-shaped scenes (many tracks, few names, a long-tailed cast)."""
-    from wsl.data.action_tasks import face_track_bags
+    """Sample inputs for cluster: face-track-shaped scenes (many tracks, few names, a long-tailed cast), or
+    bags from real COIN / Mining-YouTube annotations; features are generated from the labels."""
+    from wsl.data.action_tasks import annotation_bags, face_track_bags, read_annotations
     from wsl.io import save_npy, write_json
     from wsl.progress import info
 
-    X, bags, gold = face_track_bags(scenes, noise=noise, seed=seed)
+    if coin is not None or mining_youtube is not None:
+        vids = read_annotations(coin if coin is not None else mining_youtube, videos, by_task=True)  # type: ignore[arg-type]
+        X, bags, gold = annotation_bags(vids, window=window, noise=noise, seed=seed)
+    else:
+        X, bags, gold = face_track_bags(scenes, noise=noise, seed=seed)
     folder.mkdir(parents=True, exist_ok=True)
     save_npy(folder / "tracks.npy", X)
     write_json(folder / "bags.json", bags)

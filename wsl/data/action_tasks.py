@@ -25,9 +25,10 @@ def annotations_to_task(videos: Sequence[ActionVideo], fps: float) -> tuple[dict
 
 
 def read_annotations(source: str | os.PathLike[str], limit: int | None = None,
-                     task: str | None = None) -> list[ActionVideo]:
+                     task: str | None = None, by_task: bool = False) -> list[ActionVideo]:
     """COIN JSON (a ``.json`` file) or Mining-YouTube annotations (a folder of ``.srt`` or the
-    ``annotations.tar.gz``), the first ``limit`` videos with at least two segments."""
+    ``annotations.tar.gz``), the first ``limit`` videos with at least two segments; ``by_task``: the
+    videos of one task together first (bags then share labels, as one task's videos do)."""
     source = Path(source)
     if source.suffix == ".json":
         from wsl.data.coin import read_coin
@@ -38,6 +39,8 @@ def read_annotations(source: str | os.PathLike[str], limit: int | None = None,
 
         vids = read_mining_youtube(source)
     vids = [v for v in vids if len(v.segments) >= 2]
+    if by_task:
+        vids = sorted(vids, key=lambda v: v.task or "")  # stable: the file's order inside a task
     return vids[:limit] if limit else vids
 
 
@@ -62,6 +65,35 @@ def write_action_task(out: str | os.PathLike[str], videos: Sequence[ActionVideo]
             save_npy(out / "feats" / f"{v}.npy", x)
         paths["features"] = out / "feats"
     return paths
+
+
+def annotation_bags(videos: Sequence[ActionVideo], window: int = 0, dim: int = 32, noise: float = 1.0,
+                    seed: int = 0) -> tuple[np.ndarray, list[dict[str, object]], list[str]]:
+    """Bags from real annotations: each annotated segment is a sample, one bag per video (or per
+    ``window`` consecutive segments, a "scene") listing the labels of its samples. Features:
+    x = mu_label + o_bag + noise * e, mu ~ N(0, I_dim), o_bag ~ N(0, 0.5^2 I_dim), e ~ N(0, I_dim).
+    Returns (features (N, dim) float32, bags, gold labels), the shape of `wsl cluster`'s inputs."""
+    rng = np.random.default_rng(seed)
+    gold: list[str] = []
+    bags: list[dict[str, object]] = []
+    of_bag: list[int] = []
+    for v in videos:
+        segs = [s.label for s in v.segments if s.label != BACKGROUND]
+        step = window if window > 0 else max(len(segs), 1)
+        for a in range(0, len(segs), step):
+            chunk = segs[a:a + step]
+            name = v.video if step >= len(segs) else f"{v.video}#{a // step}"
+            bags.append({"name": name, "samples": list(range(len(gold), len(gold) + len(chunk))),
+                         "labels": sorted(set(chunk))})
+            of_bag += [len(bags) - 1] * len(chunk)
+            gold += chunk
+    classes = sorted(set(gold))
+    index = {c: i for i, c in enumerate(classes)}
+    mu = rng.standard_normal((len(classes), dim))
+    off = 0.5 * rng.standard_normal((max(len(bags), 1), dim))
+    y = np.array([index[g] for g in gold], dtype=np.int64)
+    X = mu[y] + off[np.asarray(of_bag, dtype=np.int64)] + noise * rng.standard_normal((len(gold), dim))
+    return X.astype(np.float32), bags, gold
 
 
 def face_track_bags(n_scenes: int = 40, cast: int = 12, tracks_per_scene: tuple[int, int] = (3, 9),
