@@ -15,11 +15,14 @@ import numpy as np
 
 def bags_reference(X: np.ndarray, n_classes: int, bags: Sequence[Sequence[int]], bag_labels: Sequence[Sequence[int]],
                    lam: float = 1e-3, allowed: np.ndarray | None = None, class_weights: np.ndarray | None = None,
-                   linear: np.ndarray | None = None, solver: str | None = None) -> tuple[float, np.ndarray]:
+                   linear: np.ndarray | None = None, solver: str | None = None,
+                   solver_options: dict[str, Any] | None = None) -> tuple[float, np.ndarray]:
     """Minimise the DIFFRAC cost over {Z >= 0, rows sum to 1, every bag's labels at least once}.
 
     Returns (objective, Z). The same objective as :class:`wsl.solvers.diffrac.DiffracCost` with the
-    same ``lam``, ``class_weights`` and ``linear`` term.
+    same ``lam``, ``class_weights`` and ``linear`` term. ``solver_options`` go to the solver (e.g. a
+    time limit: CLARABEL ``time_limit``, SCS ``time_limit_secs``); a solve stopped by one raises
+    RuntimeError naming the status.
     """
     cp = _cvxpy()
 
@@ -45,7 +48,7 @@ def bags_reference(X: np.ndarray, n_classes: int, bags: Sequence[Sequence[int]],
         for lab in set(int(x) for x in need):
             cons.append(cp.sum(Z[list(rows), lab]) >= 1)
     prob = cp.Problem(cp.Minimize(obj), cons)
-    prob.solve(solver=solver or "CLARABEL")
+    prob.solve(solver=solver or "CLARABEL", **(solver_options or {}))
     if prob.status not in ("optimal", "optimal_inaccurate"):
         raise RuntimeError(f"cvxpy: {prob.status}")
     return float(prob.value), np.asarray(Z.value)
