@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from wsl.actions import BagClusterer, cluster
-from wsl.actions.labeler import GaussianScorer
+from wsl.actions.gaussian import GaussianScorer
 from wsl.data.action_tasks import face_track_bags
 from wsl.data.coin import read_coin
 from wsl.data.mining_youtube import read_mining_youtube

@@ -11,14 +11,8 @@ import pytest
 from wsl.data.howto100m import Caption, read_caption_dir, read_captions, skipped_summary
 from wsl.data.narrated import NarratedSetParams, make_narrated_set
 from wsl.errors import BadInput
-from wsl.milnce.data import (
-    Vocabulary,
-    candidate_indices,
-    clip_windows,
-    read_sentence_pairs,
-    sample_clip,
-    tokenize,
-)
+from wsl.milnce.data import candidate_indices, clip_windows, read_sentence_pairs, sample_clip
+from wsl.milnce.text import Vocabulary, tokenize
 
 
 def test_bad_rows_are_skipped_and_counted(tmp_path: Path) -> None:

@@ -82,8 +82,8 @@ def test_retrieval_metrics() -> None:
 def test_missing_extras_say_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from wsl.milnce.data import TextSide
     from wsl.milnce.model import MilNceConfig
+    from wsl.milnce.text import TextSide
 
     monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss now raises ImportError
     with pytest.raises(BadInput, match=r"pip install 'wsl\[ann\]'"):

@@ -22,8 +22,9 @@ import torch
 
 from wsl.errors import BadInput
 from wsl.eval.retrieval import ranks_of_gold, retrieval_metrics, step_recall
-from wsl.milnce.data import SentencePair, Source, clip_windows, open_source, read_sentence_pairs, tokenize
+from wsl.milnce.data import SentencePair, Source, clip_windows, open_source, read_sentence_pairs
 from wsl.milnce.infer import MilNce
+from wsl.milnce.text import tokenize
 
 # Words that say nothing about a step, left out of the baseline's word overlap.
 STOP_WORDS = frozenset("a an the and or of to in on into it its some with then now so you your we i this that "

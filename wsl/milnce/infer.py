@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from wsl.errors import BadInput, WorkFailed
-from wsl.milnce.data import Source, TextSide, clip_windows, open_source
+from wsl.milnce.data import Source, clip_windows, open_source
 from wsl.milnce.model import KIND, DualEncoder, MilNceConfig, build_model, model_fingerprint
 from wsl.milnce.outputs import (
     WEIGHTS,
@@ -25,6 +25,7 @@ from wsl.milnce.outputs import (
     save_ann,
     save_index,
 )
+from wsl.milnce.text import TextSide
 
 
 @dataclass

@@ -26,8 +26,6 @@ from wsl.milnce.data import (
     ClipCaptionDataset,
     FeatureSource,
     Source,
-    TextSide,
-    Vocabulary,
     centred_clip,
     check_sources,
     open_source,
@@ -36,6 +34,7 @@ from wsl.milnce.data import (
 )
 from wsl.milnce.loss import global_milnce_loss
 from wsl.milnce.model import KIND, MilNceConfig, build_model, check_config
+from wsl.milnce.text import TextSide, Vocabulary
 
 # An epoch is at least this many optimiser steps (more clips per video on small sets): fewer, larger
 # evaluations, and the held-out check is worth its cost.
