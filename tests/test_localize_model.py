@@ -133,7 +133,7 @@ def test_interrupted_training_resumes_exactly(digits: Path, trained: Path, tmp_p
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from safetensors.torch import load_file
 
-    import wsl.models.training as training
+    import wsl.models.run_folder as run_folder
 
     def crash_after_first_epoch(message: str) -> None:
         if message.startswith("epoch 1/"):
@@ -141,7 +141,7 @@ def test_interrupted_training_resumes_exactly(digits: Path, trained: Path, tmp_p
 
     run = tmp_path / "b"
     with monkeypatch.context() as m:
-        m.setattr(training, "info", crash_after_first_epoch)
+        m.setattr(run_folder, "info", crash_after_first_epoch)  # RunFolder.report says each epoch
         with pytest.raises(KeyboardInterrupt):
             _train(digits / "train", run)
     assert (run / "checkpoint.pt").exists() and not (run / "model.safetensors").exists()

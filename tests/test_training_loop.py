@@ -12,14 +12,8 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from wsl.errors import BadInput, WorkFailed
-from wsl.models.training import (
-    TrainConfig,
-    fit,
-    load_checkpoint,
-    load_run_config,
-    read_log,
-    save_run_config,
-)
+from wsl.models.run_folder import load_checkpoint, load_run_config, read_log, save_run_config
+from wsl.models.training import TrainConfig, fit
 
 
 def _data(n: int = 64) -> TensorDataset:
@@ -141,7 +135,7 @@ def test_ddp_two_processes_on_cpu(tmp_path) -> None:
 
 
 def test_prepare_run_owns_the_run_folder(tmp_path) -> None:
-    from wsl.models.training import prepare_run
+    from wsl.models.run_folder import prepare_run
 
     config = {"model": {"width": 16}, "train": {"lr": 0.1, "device": "cpu"}, "data": {"images": 10}}
     run = prepare_run(tmp_path / "r", "toy", config, device="cpu", seed=3)
@@ -164,7 +158,7 @@ def test_prepare_run_owns_the_run_folder(tmp_path) -> None:
 
 
 def test_device_names_are_checked() -> None:
-    from wsl.models.training import select_device
+    from wsl.models.runtime import select_device
 
     assert select_device("cpu").type == "cpu"
     with pytest.raises(BadInput, match="not a torch device|not supported") as e:

@@ -15,7 +15,8 @@ from wsl.data.tagged import IMAGE_SUFFIXES, TaggedImage
 from wsl.errors import BadInput
 from wsl.localize.data import TaggedImageDataset, collate, probe_images, report_skipped
 from wsl.localize.model import GlobalMaxPoolLocalizer, LocalizerConfig, multiscale_maps, peak_points, prepare
-from wsl.models.training import CHECKPOINT, WEIGHTS, load_checkpoint, load_run_config, select_device
+from wsl.models.run_folder import CHECKPOINT, WEIGHTS, load_checkpoint, load_run_config
+from wsl.models.runtime import select_device
 from wsl.progress import track
 
 KIND = "localize"

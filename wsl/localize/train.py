@@ -37,7 +37,8 @@ from wsl.localize.data import (
     targets,
 )
 from wsl.localize.model import GlobalMaxPoolLocalizer, LocalizerConfig, multilabel_loss, prepare
-from wsl.models.training import RunFolder, TrainConfig, fit, prepare_run
+from wsl.models.run_folder import RunFolder, prepare_run
+from wsl.models.training import TrainConfig, fit
 
 KIND = "localize"
 SKIPPED = "skipped.txt"

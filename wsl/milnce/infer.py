@@ -42,7 +42,8 @@ class MilNce:
     def load(cls, run_dir: str | os.PathLike[str], device: str = "auto") -> MilNce:
         """The run's kept weights (``model.safetensors``), else its last checkpoint, on ``device``."""
         from wsl.features.backbones import load_weights
-        from wsl.models.training import CHECKPOINT, load_checkpoint, load_run_config, select_device
+        from wsl.models.run_folder import CHECKPOINT, load_checkpoint, load_run_config
+        from wsl.models.runtime import select_device
 
         raw = load_run_config(run_dir, KIND)
         cfg = MilNceConfig.from_dict(raw.get("model", {}))

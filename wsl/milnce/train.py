@@ -139,7 +139,7 @@ def train(data: str | os.PathLike[str], run_dir: str | os.PathLike[str], *, conf
     ``eval_source`` adds gold retrieval and step localisation figures to every epoch's log.
     ``config`` is never modified: the run's own copy is in the result.
     """
-    from wsl.models.training import dist_info
+    from wsl.models.runtime import dist_info
 
     with _reports_from_rank_zero(dist_info().is_main):
         return _train(data, run_dir, config=config, captions=captions, features=features, videos=videos,
@@ -157,16 +157,9 @@ def _train(data: str | os.PathLike[str], run_dir: str | os.PathLike[str], *, con
            clips_per_video: int | None, min_count: int, max_vocab: int | None, fps: float | None, layout: str,
            validation: float, patience: int, resume: bool, eval_pairs: str | os.PathLike[str] | None,
            eval_source: str | os.PathLike[str] | None, amp: bool) -> TrainResult:
-    from wsl.models.training import (
-        CONFIG,
-        RESUME_MAY_CHANGE,
-        TrainConfig,
-        dist_info,
-        fit,
-        load_run_config,
-        prepare_run,
-        seed_everything,
-    )
+    from wsl.models.run_folder import CONFIG, RESUME_MAY_CHANGE, load_run_config, prepare_run
+    from wsl.models.runtime import dist_info, seed_everything
+    from wsl.models.training import TrainConfig, fit
 
     run_dir = Path(run_dir)
     dist = dist_info()
@@ -275,6 +268,6 @@ def _train(data: str | os.PathLike[str], run_dir: str | os.PathLike[str], *, con
 
 
 def _read_history(run_dir: Path) -> list[dict[str, Any]]:
-    from wsl.models.training import read_log
+    from wsl.models.run_folder import read_log
 
     return read_log(run_dir)
