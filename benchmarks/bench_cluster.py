@@ -40,7 +40,7 @@ import numpy as np
 from wsl.actions import BagClusterer, cluster
 from wsl.actions.gaussian import GaussianScorer
 from wsl.data.action_tasks import face_track_bags
-from wsl.data.coin import read_coin
+from wsl.data.coin import sample_coin_tasks
 from wsl.data.mining_youtube import read_mining_youtube
 from wsl.data.segments import BACKGROUND, ActionVideo
 from wsl.eval.clustering import calibration_error
@@ -49,15 +49,6 @@ from wsl.solvers.bags import BagPolytope
 
 DIM = 32
 
-
-def coin_videos(path: Path, tasks: int = 10, per_task: int = 10, seed: int = 0) -> list[ActionVideo]:
-    rng = np.random.default_rng(seed)
-    by: dict[str, list[ActionVideo]] = {}
-    for v in read_coin(path):
-        by.setdefault(v.task or "", []).append(v)
-    names = sorted(t for t in by if len(by[t]) >= per_task)
-    chosen = [names[i] for i in rng.choice(len(names), tasks, replace=False)]
-    return [by[t][i] for t in chosen for i in rng.choice(len(by[t]), per_task, replace=False)]
 
 
 def bag_structure(videos: Sequence[ActionVideo], window: int, absent: float, seed: int
@@ -280,7 +271,7 @@ def main() -> None:
     ap.add_argument("--structures", nargs="+", default=["coin", "mining_youtube", "face_tracks"],
                     choices=["coin", "mining_youtube", "face_tracks"])
     a = ap.parse_args()
-    coin = coin_videos(a.data / "coin" / "coin_train_70.json", tasks=10, per_task=20, seed=a.seed)
+    coin = sample_coin_tasks(a.data / "coin" / "coin_train_70.json", tasks=10, per_task=20, seed=a.seed)
     coin_eval = [v for i, v in enumerate(coin) if i % 2 == 0]
     coin_cal = [v for i, v in enumerate(coin) if i % 2 == 1]
     my = read_mining_youtube(a.data / "mining-youtube" / "test" / "annotations.tar.gz")[:100]

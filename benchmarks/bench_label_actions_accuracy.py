@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from wsl.actions import OrderingLabeler, supervised_bound
-from wsl.data.coin import read_coin
+from wsl.data.coin import sample_coin_tasks
 from wsl.data.mining_youtube import read_mining_youtube
-from wsl.data.segments import BACKGROUND, ActionVideo, transcript_of
+from wsl.data.segments import BACKGROUND, transcript_of
 from wsl.data.synth import densify, features_from_labels, uniform_frames
 from wsl.eval.actions import frame_accuracy, mean_iou
 from wsl.progress import Status
@@ -40,19 +40,10 @@ from wsl.progress import Status
 GIVEN = {"breakfast_like": 0.0, "breakfast_unlisted": 0.0, "coin_like": 0.5, "mining_youtube": 0.5}
 
 
-def coin_videos(path: Path, tasks: int = 10, per_task: int = 10, seed: int = 0) -> list[ActionVideo]:
-    rng = np.random.default_rng(seed)
-    by: dict[str, list[ActionVideo]] = {}
-    for v in read_coin(path):
-        by.setdefault(v.task or "", []).append(v)
-    names = sorted(t for t in by if len(by[t]) >= per_task)
-    chosen = [names[i] for i in rng.choice(len(names), tasks, replace=False)]
-    return [by[t][i] for t in chosen for i in rng.choice(len(by[t]), per_task, replace=False)]
-
 
 def structures(data: Path, wanted: list[str]) -> dict[str, tuple[dict[str, list[str]], dict[str, list[str]]]]:
     """name -> (per-frame gold labels, transcripts)."""
-    coin = coin_videos(data / "coin" / "coin_train_70.json")
+    coin = sample_coin_tasks(data / "coin" / "coin_train_70.json")
     out = {}
     if "breakfast_like" in wanted:
         f = {v.video: densify(v, 3.0).frames(2.0, "SIL") for v in coin}

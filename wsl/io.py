@@ -239,3 +239,15 @@ def load_json(path: PathLike) -> Any:
     """Read JSON from a file in any common encoding (see ``parse_json``)."""
     text, _ = read_text(path)
     return parse_json(text, path)
+
+
+def output_folder_for(out_dir: PathLike, inputs: list[Path], noun: str, need: str) -> Path:
+    """The folder that receives one output per input (named by the input's stem), checked first:
+    stems unique, the folder not one of the inputs, not a plain file (``need``: "features need an
+    output folder", the message's second half)."""
+    check_unique_stems(inputs, noun)
+    out = Path(out_dir)
+    refuse_overwriting_inputs([out], inputs)
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"is a file; {need}", out, param="out_dir")
+    return out

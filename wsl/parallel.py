@@ -41,3 +41,13 @@ def shard_items(items: Sequence[T], shard: tuple[int, int] | None) -> list[T]:
         return ordered
     k, n = shard
     return ordered[k - 1 :: n]
+
+
+def shard_inputs(items: Sequence[T], shard: tuple[int, int] | None, noun: str) -> list[T]:
+    """``shard_items``, refusing an empty result with a message naming what was looked for."""
+    chosen = shard_items(items, shard)
+    if not chosen:
+        from wsl.errors import BadInput
+
+        raise BadInput(f"no {noun} files in the given inputs" + (f" for shard {shard[0]}/{shard[1]}" if shard else ""))
+    return chosen

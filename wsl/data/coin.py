@@ -42,3 +42,18 @@ def read_coin(path: str | os.PathLike[str], task: str | None = None) -> list[Act
         segs = tuple(sorted(segs, key=lambda s: (s.start, s.end)))
         out.append(ActionVideo(str(vid), duration, segs, rec.get("class")))
     return out
+
+
+def sample_coin_tasks(path: str | os.PathLike[str], tasks: int = 10, per_task: int = 10, seed: int = 0
+                      ) -> list[ActionVideo]:
+    """``per_task`` videos of each of ``tasks`` tasks drawn at random (tasks with enough videos): the
+    benchmarks' COIN sets, the same for the same seed."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    by: dict[str, list[ActionVideo]] = {}
+    for v in read_coin(path):
+        by.setdefault(v.task or "", []).append(v)
+    names = sorted(t for t in by if len(by[t]) >= per_task)
+    chosen = [names[i] for i in rng.choice(len(names), tasks, replace=False)]
+    return [by[t][i] for t in chosen for i in rng.choice(len(by[t]), per_task, replace=False)]

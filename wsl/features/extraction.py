@@ -245,19 +245,13 @@ def extract(inputs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], o
     """
     from wsl.features.files import update_index
     from wsl.features.video import list_videos
-    from wsl.io import check_unique_stems, refuse_overwriting_inputs
-    from wsl.parallel import map_jobs, shard_items
+    from wsl.io import output_folder_for
+    from wsl.parallel import map_jobs, shard_inputs
     from wsl.progress import info, track
 
     items = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
-    paths = shard_items(list_videos([Path(p) for p in items]), shard)
-    if not paths:
-        raise BadInput("no video files in the given inputs" + (f" for shard {shard[0]}/{shard[1]}" if shard else ""))
-    check_unique_stems(paths, "videos")
-    out = Path(out_dir)
-    refuse_overwriting_inputs([out], paths)
-    if out.exists() and not out.is_dir():
-        raise BadInput("is a file; features need an output folder", out, param="out_dir")
+    paths = shard_inputs(list_videos([Path(p) for p in items]), shard, "video")
+    out = output_folder_for(out_dir, paths, "videos", "features need an output folder")
     if device == "auto":
         device = "cpu"
         if backbone != "classic":

@@ -151,19 +151,13 @@ def predict(run_dir: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[
     least ``threshold`` (at least the best one). ``shard`` (K, N) takes every N-th sorted input.
     An input that cannot be read is skipped with a warning; none readable at all is a BadInput.
     """
-    from wsl.io import check_unique_stems, refuse_overwriting_inputs, save_npy, write_json
+    from wsl.io import output_folder_for, save_npy, write_json
     from wsl.localize.outputs import prediction_record, write_collections
     from wsl.localize.outputs import write_overlays as draw
-    from wsl.parallel import shard_items
+    from wsl.parallel import shard_inputs
 
-    paths = shard_items(list_images(inputs), shard)
-    if not paths:
-        raise BadInput("no image files in the given inputs" + (f" for shard {shard[0]}/{shard[1]}" if shard else ""))
-    check_unique_stems(paths, "images")
-    out = Path(out_dir)
-    refuse_overwriting_inputs([out], paths)
-    if out.exists() and not out.is_dir():
-        raise BadInput("is a file; predictions need a folder", out, param="out_dir")
+    paths = shard_inputs(list_images(inputs), shard, "image")
+    out = output_folder_for(out_dir, paths, "images", "predictions need a folder")
     loc = load(run_dir, device)
     cfg = loc.config
     unknown = [c for c in (classes or ()) if c not in cfg.classes]
