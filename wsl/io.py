@@ -39,15 +39,6 @@ def _target(path: Path) -> Path:
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
-def check_output_path(path: PathLike) -> None:
-    """Refuse an output path that cannot be a file: an existing folder, or a place we cannot write."""
-    if str(path) == "-":
-        return
-    p = Path(path)
-    if p.is_dir():
-        raise BadInput("is a folder; give a file name for this output", p)
-
-
 @contextlib.contextmanager
 def atomic_open(path: PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
     """Open ``path`` for writing so that it is replaced only if the block succeeds.

@@ -90,10 +90,6 @@ def fps(default: float | None, help: str = "Frames per second of the feature fil
     return typer.Option(default, "--fps", min=0.0, help=help)
 
 
-def existing_path(*flags: str, help: str, default: Any = ...) -> Any:
-    return typer.Option(default, *flags, help=help, exists=False)
-
-
 def parse_shard(value: str | None) -> tuple[int, int] | None:
     """``"2/8"`` -> ``(2, 8)``; None stays None."""
     if value is None:

@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 
 from wsl.data.tagged import TaggedImage, TaggedSet
 from wsl.errors import BadInput
-from wsl.features.preprocess import open_image, read_rgb
+from wsl.features.preprocess import check_size, open_image, read_rgb
 from wsl.localize.model import GlobalMaxPoolLocalizer, LocalizerConfig, prepare
 from wsl.progress import track, warn
 
@@ -66,8 +66,7 @@ def probe_images(images: Sequence[TaggedImage], min_side: int = 1, show_progress
         try:
             with open_image(im.path) as pil:
                 w, h = pil.size
-            if min(w, h) < min_side:
-                raise BadInput(f"image is {w}x{h} px, smaller than the trunk's stride of {min_side} px")
+            check_size(w, h, min_side)
             ok.append(im)
         except BadInput as e:
             bad.append((im.path, e.message))
