@@ -100,6 +100,36 @@ def test_paraphrases_merge_unless_said_together() -> None:
     assert merge_keys(list(vecs), counts, None) == {k: k for k in vecs}  # lemma matching only
 
 
+def _cue_rels(keys: list[str], t: float) -> list[Relation]:
+    """The relations one cue yields when it names several steps in one sentence (same times and line)."""
+    out = []
+    for key in keys:
+        verb, obj = key.rsplit(" ", 1)
+        out.append(Relation(verb, obj, key, t, t + 2, int(t)))
+    return out
+
+
+def test_conjunction_parts_said_together_are_one_step() -> None:
+    """MakeMatchaTea lost to uniform spreading: "brew tea and stir" became two steps ("brew tea",
+    "brew stir") narrated at one sentence and packed side by side in every video."""
+    seqs = [_cue_rels(["add powder"], 0) + _cue_rels(["brew tea", "brew stir"], 10) + _cue_rels(["add milk"], 20),
+            _cue_rels(["add powder"], 0) + _cue_rels(["brew tea", "brew stir"], 12),
+            _cue_rels(["brew tea", "brew stir"], 5) + _cue_rels(["add milk"], 30),
+            _cue_rels(["add powder"], 3) + _cue_rels(["brew tea", "brew stir"], 9) + _cue_rels(["add milk"], 15)]
+    ts = discover_text_steps(seqs, min_support=2)
+    assert [s.key for s in ts.steps] == ["add powder", "brew tea", "add milk"]
+    assert ts.steps[1].merged == ("brew stir",) and ts.merges == {"brew stir": "brew tea"}
+    assert [len(r) for r in ts.relations] == [4, 3, 3, 4]  # every relation still reported
+
+
+def test_keys_said_apart_as_often_as_together_stay_two_steps() -> None:
+    # "cut onion and pepper" once, each said alone elsewhere: two steps
+    seqs = [_cue_rels(["cut onion", "cut pepper"], 0), _cue_rels(["cut onion"], 0) + _cue_rels(["cut pepper"], 9),
+            _cue_rels(["cut onion"], 2) + _cue_rels(["cut pepper"], 7), _cue_rels(["cut onion", "cut pepper"], 4)]
+    ts = discover_text_steps(seqs, min_support=2)
+    assert sorted(s.key for s in ts.steps) == ["cut onion", "cut pepper"]
+
+
 def test_video_order_puts_unnarrated_steps_at_their_consensus_place() -> None:
     nar = [None, _rel("x y", 30), _rel("z w", 10), None]
     assert video_order(nar, [0, 1, 2, 3]) == [0, 2, 1, 3]

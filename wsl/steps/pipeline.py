@@ -164,7 +164,7 @@ def discover_steps(task_dir: str | os.PathLike[str], *, n_steps: int | None = No
         warn(f"asked for {n_steps} steps; the narrations support only {K}")
     n_dropped = sum(len(d) for d in ts.dropped)
     info(f"{K} steps ({ts.k_from}); {n_dropped} negated or hypothetical mention(s) left out"
-         + (f"; merged {len(ts.merges)} paraphrase(s)" if ts.merges else ""))
+         + (f"; merged {len(ts.merges)} duplicate key(s) (paraphrases, conjunction parts)" if ts.merges else ""))
     rows = _text_rows(ts)
     solver = None
     with_feats = [i for i, v in enumerate(videos) if v.features is not None]

@@ -133,9 +133,15 @@ def discover_text_steps(relations: Sequence[Sequence[Relation]], n_steps: int | 
     done = [[r for r in rels if r.done] for rels in relations]
     dropped = [[r for r in rels if not r.done] for rels in relations]
     counts: Counter[str] = Counter(r.key for rels in done for r in rels)
+    joint = conjunction_groups(done)
     together = {frozenset((a, b)) for rels in done for a in {r.key for r in rels} for b in {r.key for r in rels}
-                if a != b}
+                if a != b and joint.get(a, a) != joint.get(b, b)}
     canon = merge_keys(list(counts), counts, encode, together=together)
+    if joint:  # conjunction parts join first; paraphrase groups that hold a part follow its head
+        canon = _join(canon, joint, counts)
+    # one spoken cue names a step once: conjunction parts merged into one key leave one mention
+    said = done
+    done = [_one_per_cue(rels, canon) for rels in done]
     vocab: dict[str, int] = {}
     seqs = [[vocab.setdefault(canon[r.key], len(vocab)) for r in rels] for rels in done]
     template = fit_template(seqs, max(len(vocab), 1), max_slots=max(max_slots, n_steps or 0),
@@ -173,7 +179,98 @@ def discover_text_steps(relations: Sequence[Sequence[Relation]], n_steps: int | 
         steps.append(Step(key, label, support[key], dict(phrases), merged))
     orders = [video_order(nar, [first_slot[s.key] for s in steps]) for nar in narrated]
     merges = {x: c for x, c in canon.items() if x != c}
-    return TextSteps(steps, narrated, orders, [list(r) for r in done], dropped, curve, k_from, merges)
+    return TextSteps(steps, narrated, orders, [list(r) for r in said], dropped, curve, k_from, merges)
+
+
+# A key is part of a conjunction with another when at least this share of the cues that mention
+# either mention both ("brew tea and stir" -> "brew tea" + "brew stir" every time it is said).
+CONJUNCTION_SHARE = 0.75
+
+
+def _cue(r: Relation) -> tuple[float, float, int | None]:
+    return (r.start, r.end, r.line)
+
+
+def conjunction_groups(videos: Sequence[Sequence[Relation]], share: float = CONJUNCTION_SHARE,
+                       min_together: int = 2) -> dict[str, str]:
+    """``key -> head key`` for keys that are said together in one cue nearly every time they are said:
+    one step named by a conjunction ("brew tea and stir", "assemble the cushion and the backrest")
+    which the parser splits into two relations. Each pair must share at least ``min_together`` cues
+    and ``share`` of each key's cues; a group is named by its most mentioned key (then the first
+    said). Keys said apart as often as together ("cut onion" / "cut pepper") stay two steps."""
+    cues: dict[str, set[tuple[int, tuple[float, float, int | None]]]] = {}
+    first: dict[str, tuple[int, int]] = {}
+    for n, rels in enumerate(videos):
+        for i, r in enumerate(rels):
+            cues.setdefault(r.key, set()).add((n, _cue(r)))
+            first.setdefault(r.key, (n, i))
+    keys = sorted(cues)
+    parent = {k: k for k in keys}
+
+    def find(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    pairs: set[tuple[str, str]] = set()
+    for rels in videos:
+        by_cue: dict[tuple[float, float, int | None], set[str]] = {}
+        for r in rels:
+            by_cue.setdefault(_cue(r), set()).add(r.key)
+        for ks in by_cue.values():
+            pairs.update((a, b) for a in ks for b in ks if a < b)
+    for a, b in sorted(pairs):
+        both = len(cues[a] & cues[b])
+        if both >= min_together and both >= share * len(cues[a]) and both >= share * len(cues[b]):
+            parent[find(a)] = find(b)
+    groups: dict[str, list[str]] = {}
+    for k in keys:
+        groups.setdefault(find(k), []).append(k)
+    out: dict[str, str] = {}
+    for members in groups.values():
+        if len(members) > 1:
+            head = min(members, key=lambda k: (-len(cues[k]), first[k]))
+            out.update({k: head for k in members if k != head})
+    return out
+
+
+def _join(canon: dict[str, str], joint: dict[str, str], counts: Counter[str]) -> dict[str, str]:
+    """``canon`` with the conjunction groups ``joint`` (part -> head) unioned in, each group named by
+    its most frequent member."""
+    parent = {k: k for k in canon}
+
+    def find(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for k, c in canon.items():
+        parent[find(k)] = find(c)
+    for k, h in joint.items():
+        parent[find(k)] = find(h)
+    groups: dict[str, list[str]] = {}
+    for k in canon:
+        groups.setdefault(find(k), []).append(k)
+    out = {}
+    for members in groups.values():
+        heads = {joint.get(k, k) for k in members}
+        head = max(heads, key=lambda k: (counts[k], -len(k), k))
+        out.update({k: head for k in members})
+    return out
+
+
+def _one_per_cue(rels: Sequence[Relation], canon: dict[str, str]) -> list[Relation]:
+    """The relations with later mentions of the same merged key in the same cue left out."""
+    seen: set[tuple[str, tuple[float, float, int | None]]] = set()
+    out = []
+    for r in rels:
+        tag = (canon[r.key], _cue(r))
+        if tag not in seen:
+            seen.add(tag)
+            out.append(r)
+    return out
 
 
 def video_order(narrated: Sequence[Relation | None], consensus: Sequence[float]) -> list[int]:
