@@ -136,7 +136,29 @@ def negation_and_modality(verb: Any) -> tuple[bool, bool]:
                     g.lower_ == "but" for g in (list(v.children) + list(c.children))):
                 contrast = True
     subj_others = any(c.dep_ == "nsubj" and c.lower_ in OTHERS for v in chain for c in v.children)
+    contrast = contrast or _elided_denial_after(verb)
     return negated, modal or (contrast and not negated) or (contrast and subj_others)
+
+
+# Bare auxiliaries that stand for an elided verb phrase in "..., but I don't / won't / never have".
+ELIDED_AUX = frozenset("do will would can could have be should shall".split())
+# Dependents that show a verb has its own complement (so it is not an elided "I don't").
+COMPLEMENTS = frozenset("dobj obj xcomp ccomp attr acomp prep advcl oprd".split())
+
+
+def _elided_denial_after(verb: Any) -> bool:
+    """Whether the verb's cue goes on with "but <subject> <negated bare auxiliary>" ("Some people
+    unscrew the screw but I don't."): the small parser often makes that a sentence of its own, so the
+    conjunction is not on the verb's dependency chain."""
+    doc = verb.doc
+    for but in doc[verb.i + 1:]:
+        if but.lower_ not in ("but", "though", "although"):
+            continue
+        for tok in doc[but.i + 1: but.i + 6]:
+            if (tok.lemma_.lower() in ELIDED_AUX and any(c.dep_ == "neg" for c in tok.children)
+                    and not any(c.dep_ in COMPLEMENTS for c in tok.children)):
+                return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,6 +200,8 @@ def _objects(verb: Any) -> tuple[str | None, list[Any]]:
     """The verb's particle (when the parser mistook it for a preposition) and its object heads."""
     heads = [c for c in verb.children if c.dep_ in ("dobj", "obj")]
     particle = None
+    if not heads:  # "so now you jack up the car": the object hangs off the particle
+        heads = [g for c in verb.children if c.dep_ == "prt" for g in c.children if g.dep_ == "pobj"]
     if not heads:
         # "jack up the car": a particle-like preposition right after the verb, with its object
         for c in verb.children:
@@ -232,6 +256,53 @@ def relations_in_doc(doc: Any, start: float, end: float, line: int | None, first
     return out
 
 
+# Words that open a spoken instruction before its verb ("now", "okay, let's", "so now you").
+LEADERS = frozenset("now so okay ok next then first and alright right well let 's us you i we just".split())
+
+
+def recover_known(doc: Any, start: float, end: float, line: int | None, first_char: int, known: set[str],
+                  have: set[str], merge_synonyms: bool = True) -> list[Relation]:
+    """Relations the parse missed but the task's other cues name: in terse imperatives the small
+    model tags the verb as an adverb, adjective or noun ("Now unscrew the screw", "Now whisk
+    mixture"). The first word after the clause's leading words ("now", "okay, let's", "so now you"),
+    with its particles, and the head noun of the noun phrase after it form a key; it is kept only
+    when that key is a relation found elsewhere in the task (``known``) and not already in this cue
+    (``have``), so no new step is invented from a misparse."""
+    out: list[Relation] = []
+    for sent in doc.sents:
+        toks = [t for t in sent if t.idx >= first_char and not t.is_punct]
+        i = 0
+        while i < len(toks) and toks[i].lower_ in LEADERS:
+            i += 1
+        if i >= len(toks) or toks[i].pos_ in ("DET", "PRON", "AUX", "ADP", "CCONJ", "NUM"):
+            continue
+        tok = toks[i]
+        parts = [tok.lemma_.lower()]
+        j = i + 1
+        while j < len(toks) and toks[j].lower_ in PARTICLES:
+            parts.append(toks[j].lower_)
+            j += 1
+        while j < len(toks) and toks[j].pos_ in ("DET", "ADJ", "NUM"):
+            j += 1
+        nouns = []
+        while j < len(toks) and toks[j].pos_ in ("NOUN", "PROPN"):
+            nouns.append(toks[j])
+            j += 1
+        if not nouns:
+            continue
+        verb = " ".join(parts)
+        verb = VERB_SYNONYMS.get(verb, verb) if merge_synonyms else verb
+        obj = nouns[-1].lemma_.lower()
+        key = f"{verb} {obj}"
+        if key not in known or key in have:
+            continue
+        mods = [n.lemma_.lower() for n in nouns[-2:-1] if _good_word(n.lemma_)]
+        negated, hypothetical = negation_and_modality(tok)
+        out.append(Relation(verb, obj, " ".join([verb, *mods, obj]), start, end, line, negated, hypothetical))
+        have = have | {key}
+    return out
+
+
 def extract_relations(narrations: Iterable[Narrated], merge_synonyms: bool = True,
                       batch_size: int = 256) -> list[list[Relation]]:
     """Time-ordered relations of each narration (spaCy; the model is loaded once), negated and
@@ -252,8 +323,14 @@ def extract_relations(narrations: Iterable[Narrated], merge_synonyms: bool = Tru
             jobs.append((n, cue, first))
             texts.append(text)
     out: list[list[Relation]] = [[] for _ in narrations]
-    for (n, cue, first), doc in zip(jobs, nlp.pipe(texts, batch_size=batch_size), strict=True):
-        out[n].extend(relations_in_doc(doc, cue.start, cue.end, cue.line, first, merge_synonyms))
+    docs = list(nlp.pipe(texts, batch_size=batch_size))
+    found = [relations_in_doc(doc, cue.start, cue.end, cue.line, first, merge_synonyms)
+             for (n, cue, first), doc in zip(jobs, docs, strict=True)]
+    known = {r.key for rels in found for r in rels}
+    for (n, cue, first), doc, rels in zip(jobs, docs, found, strict=True):
+        out[n].extend(rels)
+        out[n].extend(recover_known(doc, cue.start, cue.end, cue.line, first, known, {r.key for r in rels},
+                                    merge_synonyms))
     for rels in out:
         rels.sort(key=lambda r: (r.start, r.end))
     return out
