@@ -5,7 +5,9 @@ marks the frame of video n where step k happens. Per video the steps keep their 
 placed once (or at most once), and a step narrated at time s is placed within ``window`` seconds
 of its narration. These are exactly the vertices of :func:`narration_lmo` (below), so
 the relaxed problem is solved by block-coordinate pairwise Frank-Wolfe (one block per video) and rounded by
-the same oracle, applied to the relaxed Z and to the classifier's scores (the better objective wins).
+the same oracle, applied to the relaxed Z and to the classifier's scores (the better objective wins);
+with "at most once" also with each (video, step) kept where its relaxed mass in the video is at least
+1/2 and placed at its best frame (frame-by-frame rounding leaves out a step whose mass is spread).
 
 Two baselines for the benchmark: each narrated step at its narration time, and the K steps spread
 uniformly over the video.
@@ -253,7 +255,22 @@ class StepLocalizer(BaseEstimator):
                     out[b.start + pos[placed]] = np.flatnonzero(placed)
                 return out
 
-            labels, self.rounding_, _ = round_assignment(_with_rest(res.x), _RestColumn(cost), labels_of)  # type: ignore[arg-type]
+            rest_cost = _RestColumn(cost)
+            labels, self.rounding_, f_best = round_assignment(_with_rest(res.x), rest_cost, labels_of)  # type: ignore[arg-type]
+            if self.at_most_once:
+                # Per-frame rounding places a step only where one frame holds most of a video's mass,
+                # so a step whose relaxed weight in a video is spread over frames is always left out.
+                # Decide presence per (video, step) from its total relaxed mass, then place.
+                present = [res.x[b].sum(axis=0) >= 0.5 for b in blocks]
+                for name, G in (("mass, nearest", -res.x), ("mass, classifier", -cost.scores(res.x))):
+                    cand = np.full(cost.n, K, dtype=np.int64)
+                    for n, b in enumerate(blocks):
+                        pos = _ordered_lmo(G[b], windows[n], order_list[n], True, names[n], present[n])
+                        placed = pos >= 0
+                        cand[b.start + pos[placed]] = np.flatnonzero(placed)
+                    f = rest_cost(one_hot(cand, K + 1))
+                    if f < f_best:
+                        labels, self.rounding_, f_best = cand, name, f
             Y = one_hot(labels, K + 1)[:, :K]
             scores = cost.scores(Y)
         self.result_ = res
@@ -282,10 +299,16 @@ class StepLocalizer(BaseEstimator):
 
 
 def _ordered_lmo(cost: np.ndarray, windows: Sequence[tuple[int, int] | None], order: Sequence[int],
-                 at_most_once: bool, name: str) -> np.ndarray:
-    """:func:`narration_lmo` with the steps in this video's own order; positions indexed by step."""
+                 at_most_once: bool, name: str, present: np.ndarray | None = None) -> np.ndarray:
+    """:func:`narration_lmo` with the steps in this video's own order; positions indexed by step.
+    ``present`` (K,) bool: place exactly these steps (narrated ones included) and leave out the rest."""
     order = list(order)
-    pos = narration_lmo(cost[:, order], [windows[k] for k in order], at_most_once, name=name)
+    required = None
+    if present is not None:
+        keep = np.asarray(present, dtype=bool) | np.array([w is not None for w in windows])
+        cost = np.where(keep[None, :], cost, _INF)
+        required = keep[order]
+    pos = narration_lmo(cost[:, order], [windows[k] for k in order], at_most_once, required=required, name=name)
     out = np.empty_like(pos)
     out[order] = pos
     return out
