@@ -167,7 +167,7 @@ class ClusterResult:
 
 def cluster(features: str | os.PathLike[str] | np.ndarray, bags: Any, *, background: str = BACKGROUND,
             use_background: bool | None = None, lam: float = 1e-3, kappa: float = 0.0, max_iter: int = 2000,
-            tol: float = 1e-4, refine: int = 30, starts: int = 4, require_convergence: bool = False,
+            tol: float = 1e-4, refine: int = 30, starts: int = 8, require_convergence: bool = False,
             seed: int = 0) -> ClusterResult:
     """Name samples from bags of labels each known to occur at least once. ``features``: an (N, d)
     ``.npy`` file or array; ``bags``: a bags JSON file, a :class:`wsl.data.bags.Bags`, or a list of
