@@ -60,7 +60,7 @@ def test_bags_optimum_with_many_labels_matches_cvxpy() -> None:
     assert res.success and res.fun == pytest.approx(f_ref, rel=1e-3)
 
 
-@pytest.mark.parametrize("method", ["pairwise", "fw"])
+@pytest.mark.parametrize("method", ["apg", "pairwise", "fw"])
 def test_ordering_optimum_matches_cvxpy(method: str) -> None:
     from wsl.solvers.reference import ordering_reference
 
@@ -74,7 +74,8 @@ def test_ordering_optimum_matches_cvxpy(method: str) -> None:
     res = solve_ordering(p, p.oracle(np.zeros((int(lengths.sum()), K))), method=method, max_iter=20000, rtol=1e-3)
     f_ref, _ = ordering_reference(X, lengths, chains, K, 1e-2)
     assert res.gap >= res.fun - f_ref - 1e-9  # the gap certifies: f - f* <= gap
-    if method == "pairwise":
+    assert res.lower_bound <= f_ref + 1e-9 and res.gap == pytest.approx(res.fun - res.lower_bound)
+    if method != "fw":
         assert res.success and res.fun - f_ref <= 1e-3 * f_ref + 1e-9
     assert p.value(res.x) == pytest.approx(res.fun, rel=1e-6)
 

@@ -77,9 +77,9 @@ class OrderingLabeler(BaseEstimator):
     """Per-frame action labels from ordered action lists (Bojanowski et al. 2014), scikit-learn shaped.
 
     Parameters: ``lam`` ridge of DIFFRAC; ``kappa`` linear penalty per background frame;
-    ``balance`` class-balanced squared loss; ``max_iter``/``tol`` for the convex stage (pairwise
-    Frank-Wolfe on the cached-statistics iteration, stopped on the certified relative gap ``tol``;
-    ``method="fw"`` for plain Frank-Wolfe); ``refine`` hard-EM rounds on top
+    ``balance`` class-balanced squared loss; ``max_iter``/``tol`` for the convex stage (accelerated
+    projected gradient onto the order polytope, stopped on the certified relative gap ``tol``;
+    ``method="pairwise"`` or ``"fw"`` for the Frank-Wolfe variants); ``refine`` hard-EM rounds on top
     (0 = convex + rounding only, Bojanowski's method as published); ``min_length`` minimum segment
     length as a share of the video's mean segment length; ``gaps`` whether background may appear
     between listed actions (None: only when no transcript lists ``background``, the background
@@ -96,7 +96,7 @@ class OrderingLabeler(BaseEstimator):
     """
 
     def __init__(self, lam: float = 1e-2, kappa: float = 0.0, balance: bool = True, max_iter: int = 2000,
-                 tol: float = 1e-3, method: str = "pairwise", refine: int = 30, min_length: float = 0.1,
+                 tol: float = 1e-3, method: str = "apg", refine: int = 30, min_length: float = 0.1,
                  gaps: bool | None = None, background: str = BACKGROUND, shrinkage: float = 0.1, seed: int = 0,
                  require_convergence: bool = False, anneal: int = 10, beta0: float = 0.05, max_frames: int = 256,
                  full_rounds: int = 3, init: str = "uniform", background_share: float | None = None):
@@ -272,8 +272,8 @@ class OrderingLabeler(BaseEstimator):
     def _validate(self) -> None:
         if self.init not in ("uniform", "convex", "best"):
             raise BadInput(f"init must be uniform, convex or best, got {self.init!r}", param="init")
-        if self.method not in ("fw", "pairwise"):
-            raise BadInput(f"method must be fw or pairwise, got {self.method!r}", param="method")
+        if self.method not in ("apg", "fw", "pairwise"):
+            raise BadInput(f"method must be apg, fw or pairwise, got {self.method!r}", param="method")
         if self.background_share is not None and not 0.0 <= self.background_share < 1.0:
             raise BadInput(f"background_share must be in [0, 1), got {self.background_share}",
                            param="background_share")

@@ -206,6 +206,10 @@ class RaggedChains:
 
     def decode(self, G: np.ndarray) -> np.ndarray:
         """Labels (N,) of the cheapest path of every video, for the stacked cost G (N, K)."""
+        return self.decode_states(G)[0]
+
+    def decode_states(self, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Labels (N,) and chain states (N,) of the cheapest path of every video."""
         G = np.asarray(G)
         sc = G[self.src[:, None], self.lab_cells]
         sc = sc.astype(np.float64, copy=False) + self.bad_cells
@@ -249,7 +253,9 @@ class RaggedChains:
                 state[:n] -= bp[cells][np.arange(n), state[:n]]
         labels = np.empty(self.n_rows, dtype=np.int64)
         labels[self.src] = self.lab_cells[np.arange(self.n_rows), out_state]
-        return labels
+        states = np.empty(self.n_rows, dtype=np.int64)
+        states[self.src] = out_state
+        return labels, states
 
 
 def ordering_lmo_batch(costs: Sequence[np.ndarray], chains: Sequence[Chain], names: Sequence[str] | None = None,

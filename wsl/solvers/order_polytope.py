@@ -1,0 +1,258 @@
+"""The path polytope of an ordering chain as an order polytope, and Euclidean projection onto it.
+
+With s(t) the chain state at frame t and c[t, m] = P(s(t) <= m) (cumulative over states), every move
+rule of a :class:`~wsl.solvers.oracles.Chain` whose states may all be stayed on reads
+s(t+1) >= s(t) and s(t+1) <= h(s(t)) (h(s) = s + 1, or s + 2 over an optional state). Under the
+quantile coupling s_t(u) = min{m : c[t, m] >= u} these are exactly the two-variable constraints
+
+    c[t+1, m] <= c[t, m],   c[t+1, h(j)] >= c[t, j],   c[t, m] <= c[t, m+1],
+
+with c in [0, 1] and the start and end states fixed; so the convex hull of the paths is this set
+(tests/test_solvers_order_polytope.py checks it), and Euclidean projection in c is isotonic
+regression on a DAG. The DAG's edges fall into three families of disjoint chains (within a frame,
+along time per state, along the move diagonals); each family is projected exactly by one PAV call
+(chains concatenated with offsets so that none pools across another), and Dykstra's method,
+warm-started, combines them. :meth:`OrderPolytope.repair` makes any nearly feasible c exactly
+feasible (one forward pass of clamps), which is what a certificate needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from wsl.solvers.oracles import Chain
+
+
+def _isotonic(y: np.ndarray) -> np.ndarray:
+    try:  # scipy >= 1.12
+        from scipy.optimize import isotonic_regression
+
+        return np.asarray(isotonic_regression(y).x)
+    except ImportError:  # pragma: no cover
+        from sklearn.isotonic import isotonic_regression as sk_isotonic
+
+        return np.asarray(sk_isotonic(y))
+
+
+class _Family:
+    """Disjoint chains over the flat nodes, each to be nondecreasing in the order listed."""
+
+    def __init__(self, order: np.ndarray, chain_id: np.ndarray):
+        self.order = order
+        self.offset = chain_id.astype(np.float64)
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        """x (flat, modified copy) with every chain replaced by its isotonic regression."""
+        v = x[self.order]
+        big = 2.0 * float(v.max() - v.min()) + 1.0 if len(v) else 1.0
+        shift = self.offset * big
+        out = x.copy()
+        out[self.order] = _isotonic(v + shift) - shift
+        return out
+
+
+class OrderPolytope:
+    """The path polytopes of many videos (rows stacked as in the problem's X) in cumulative coordinates.
+
+    c is (N, M) with M = (most states of a chain) - 1; a video with S states uses columns 0..S-2
+    (column m = P(state <= m)); the other columns are padding fixed at 1.
+    """
+
+    def __init__(self, lengths: Sequence[int], chains: Sequence[Chain], n_classes: int):
+        lengths_a = np.asarray(lengths, dtype=np.int64)
+        self.n = int(lengths_a.sum())
+        self.K = int(n_classes)
+        S_max = max(len(ch.labels) for ch in chains)
+        self.M = M = max(S_max - 1, 1)
+        starts = np.r_[0, np.cumsum(lengths_a)[:-1]]
+        self.lab = np.zeros((self.n, M + 1), dtype=np.int64)  # label of each state of each row
+        self.valid = np.zeros((self.n, M), dtype=bool)
+        lo = np.ones((self.n, M))
+        hi = np.ones((self.n, M))
+        f1_o, f1_c, f2_o, f2_c, f3_o, f3_c = [], [], [], [], [], []
+        n_chains = [0, 0, 0]
+        self.h: list[np.ndarray] = []
+        for v, ch in enumerate(chains):
+            if not np.all(ch.stay):
+                raise ValueError("the order-polytope form needs chains whose states may all be stayed on")
+            S, T, r0 = len(ch.labels), int(lengths_a[v]), int(starts[v])
+            rows = np.arange(r0, r0 + T)
+            self.lab[rows, :S] = ch.labels
+            m_free = S - 1
+            self.valid[rows, :m_free] = True
+            lo[rows, :m_free], hi[rows, :m_free] = 0.0, 1.0
+            # start: state 0, or 1 when 0 is optional -> P(s(0) <= m) = 1 from m = first
+            first = 1 if (S >= 2 and ch.optional[0]) else 0
+            lo[r0, first:m_free] = 1.0
+            # end: state S-1, or S-2 when S-1 is optional -> P(s(T-1) <= m) = 0 below that
+            last = S - 2 if (S >= 2 and ch.optional[S - 1]) else S - 1
+            hi[r0 + T - 1, :last] = 0.0
+            opt = np.r_[np.asarray(ch.optional, dtype=bool), False]
+            h = np.array([j + 2 if (j + 1 < S and opt[j + 1]) else j + 1 for j in range(S)])
+            self.h.append(h)
+            if m_free == 0:
+                continue
+            grid = rows[:, None] * M + np.arange(m_free)[None, :]  # flat node ids (T, m_free)
+            # family 1: within each frame, nondecreasing in m
+            f1_o.append(grid.ravel())
+            f1_c.append(np.repeat(np.arange(T) + n_chains[0], m_free))
+            n_chains[0] += T
+            # family 2: per state, nonincreasing in t (listed backwards in time)
+            f2_o.append(grid[::-1].T.ravel())
+            f2_c.append(np.repeat(np.arange(m_free) + n_chains[1], T))
+            n_chains[1] += m_free
+            # family 3: c[t+1, h(j)] >= c[t, j]; only the last j of each h(j) matters (the others follow
+            # from family 1), h(j) <= S - 2 (column S-1 is the constant 1)
+            keep = np.array([h[j] <= m_free - 1 and (j == S - 1 or h[j] < h[j + 1]) for j in range(m_free)],
+                            dtype=bool)
+            entered = np.zeros(m_free, dtype=bool)
+            entered[h[:m_free][keep]] = True
+            for m0 in range(m_free):
+                seq = [m0]
+                while keep[seq[-1]]:
+                    seq.append(int(h[seq[-1]]))
+                t0s = np.arange(T) if not entered[m0] else np.array([0])
+                if len(seq) == 1 and not entered[m0]:
+                    continue  # a chain of one node constrains nothing
+                ii = np.arange(len(seq))
+                tt = t0s[:, None] + ii[None, :]
+                ok = tt < T
+                nodes = grid[np.minimum(tt, T - 1), np.asarray(seq)[None, :]]
+                cid = np.broadcast_to(np.arange(len(t0s))[:, None], tt.shape)
+                f3_o.append(nodes[ok])
+                f3_c.append(cid[ok] + n_chains[2])
+                n_chains[2] += len(t0s)
+        self.lo, self.hi = lo, hi
+        def cat(parts: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+        self.families = [_Family(cat(f1_o), cat(f1_c)), _Family(cat(f2_o), cat(f2_c)), _Family(cat(f3_o), cat(f3_c))]
+        self.rows = np.arange(self.n)
+        self._time_major = _TimeMajor(lengths_a, self.h, [len(ch.labels) for ch in chains], M)
+        # ||A||^2 of the map c -> Z, per frame a small matrix; the largest over the distinct chains
+        self.norm2 = max(self._norm2(ch) for ch in {tuple(c.labels.tolist()) + tuple(c.optional.tolist()): c
+                                                   for c in chains}.values())
+
+    @staticmethod
+    def _norm2(ch: Chain) -> float:
+        S = len(ch.labels)
+        if S < 2:
+            return 1.0
+        K = int(ch.labels.max()) + 1
+        A = np.zeros((K, S - 1))  # Z[k] = sum_{s: lab s = k} (c[s] - c[s-1]), c[-1] = 0, c[S-1] = 1
+        for m in range(S - 1):
+            A[ch.labels[m], m] += 1.0
+            A[ch.labels[m + 1], m] -= 1.0
+        return float(np.linalg.norm(A, 2) ** 2)
+
+    # -- maps ------------------------------------------------------------------------------
+    def from_states(self, states: np.ndarray) -> np.ndarray:
+        """c (N, M) of the vertex whose state at each frame is ``states`` (N,)."""
+        c = (np.arange(self.M)[None, :] >= np.asarray(states)[:, None]).astype(np.float64)
+        return np.where(self.valid, c, 1.0)
+
+    def to_Z(self, c: np.ndarray) -> np.ndarray:
+        """Z (N, K): the class marginals of c."""
+        ext = np.concatenate([np.zeros((self.n, 1)), c, np.ones((self.n, 1))], axis=1)
+        Q = np.diff(ext, axis=1)
+        flat = (self.rows[:, None] * self.K + self.lab).ravel()
+        return np.bincount(flat, weights=Q.ravel(), minlength=self.n * self.K).reshape(self.n, self.K)
+
+    def grad_c(self, G: np.ndarray) -> np.ndarray:
+        """The gradient in c of a function whose gradient in Z is G."""
+        gQ = G[self.rows[:, None], self.lab]
+        return np.where(self.valid, gQ[:, :-1] - gQ[:, 1:], 0.0)
+
+    # -- projection ------------------------------------------------------------------------
+    def new_duals(self) -> list[np.ndarray]:
+        return [np.zeros(self.n * self.M) for _ in range(4)]
+
+    def project(self, y: np.ndarray, duals: list[np.ndarray], sweeps: int = 3) -> np.ndarray:
+        """Approximately the Euclidean projection of y (N, M) onto the polytopes: ``sweeps`` rounds of
+        Dykstra over the three chain families and the box, from the increments ``duals`` (updated in
+        place; pass the previous call's to warm-start). The result satisfies the box exactly."""
+        y_flat = np.where(self.valid, y, 1.0).ravel()
+        x = y_flat - duals[0] - duals[1] - duals[2] - duals[3]
+        lo, hi = self.lo.ravel(), self.hi.ravel()
+        for _ in range(sweeps):
+            for i, fam in enumerate(self.families):
+                tmp = x + duals[i]
+                x = fam.project(tmp)
+                duals[i] = tmp - x
+            tmp = x + duals[3]
+            x = np.clip(tmp, lo, hi)
+            duals[3] = tmp - x
+        return x.reshape(self.n, self.M)
+
+    def violation(self, c: np.ndarray) -> float:
+        """The largest violation of any constraint at c."""
+        x = c.ravel()
+        worst = float(max(np.max(self.lo.ravel() - x, initial=0.0), np.max(x - self.hi.ravel(), initial=0.0)))
+        for fam in self.families:
+            v = x[fam.order]
+            same = fam.offset[1:] == fam.offset[:-1]
+            if same.any():
+                worst = max(worst, float(np.max((v[:-1] - v[1:])[same], initial=0.0)))
+        return worst
+
+    def repair(self, c: np.ndarray) -> np.ndarray:
+        """An exactly feasible c near a nearly feasible one: upper bounds propagated back from each
+        video's end (c[t, j] <= c[t+1, h(j)]), then one forward pass clamping each frame between what
+        the previous frame allows (c[t, j''] <= c[t+1, m] <= c[t, m]); clamps with nondecreasing
+        bounds keep each frame nondecreasing. Time-major over all videos at once (live videos are a
+        prefix when sorted by length), as the ordering oracle runs."""
+        tm = self._time_major
+        x = np.maximum.accumulate(np.clip(c, 0.0, 1.0), axis=1)[tm.src]  # time-major cells (N, M)
+        lo, hi = self.lo[tm.src], self.hi[tm.src]
+        ones = np.ones((len(tm.live_n) and int(tm.live_n[0]), 1))
+        ub = hi.copy()
+        rank = np.arange(len(ones))[:, None]
+        for t in range(len(tm.live_n) - 2, -1, -1):
+            n, n1 = int(tm.live_n[t]), int(tm.live_n[t + 1])
+            cur, nxt = slice(tm.off[t], tm.off[t] + n1), slice(tm.off[t + 1], tm.off[t + 1] + n1)
+            ext = np.concatenate([ub[nxt], ones[:n1]], axis=1)
+            bound = np.minimum(ub[cur], ext[rank[:n1], tm.hh[:n1]])
+            ub[cur] = np.minimum.accumulate(bound[:, ::-1], axis=1)[:, ::-1]
+        n0 = int(tm.live_n[0]) if len(tm.live_n) else 0
+        x[:n0] = np.minimum(np.maximum(x[:n0], lo[:n0]), ub[:n0])
+        zeros = np.zeros((n0, 1))
+        for t in range(1, len(tm.live_n)):
+            n = int(tm.live_n[t])
+            cur, prev = slice(tm.off[t], tm.off[t] + n), slice(tm.off[t - 1], tm.off[t - 1] + n)
+            ext = np.concatenate([zeros[:n], x[prev]], axis=1)
+            low = np.maximum(ext[rank[:n], tm.jj[:n] + 1], lo[cur])
+            high = np.minimum(x[prev], ub[cur])
+            x[cur] = np.minimum(np.maximum(x[cur], low), high)
+        out = np.empty_like(x)
+        out[tm.src] = x
+        return out
+
+
+class _TimeMajor:
+    """Time-major order of the rows: videos sorted by length (longest first), so the videos still
+    running at frame t are a prefix; per video (in that order) the maps h and j'' over columns."""
+
+    def __init__(self, lengths: np.ndarray, h: Sequence[np.ndarray], n_states: Sequence[int], M: int):
+        starts = np.r_[0, np.cumsum(lengths)[:-1]]
+        order = np.argsort(-lengths, kind="stable")
+        L = lengths[order]
+        T = int(L.max(initial=0))
+        self.live_n = np.searchsorted(-L, -np.arange(T), side="left").astype(np.int64)
+        self.off = np.r_[0, np.cumsum(self.live_n)].astype(np.int64)
+        t_of = np.repeat(np.arange(T), self.live_n)
+        rank_of = np.arange(int(lengths.sum())) - self.off[t_of]
+        self.src = starts[order][rank_of] + t_of
+        V = len(lengths)
+        self.hh = np.full((V, M), M, dtype=np.int64)  # column of h(j) (M = the constant 1)
+        self.jj = np.zeros((V, M), dtype=np.int64)  # j''(m) = the largest j with h(j) <= m, -1 if none
+        for r, v in enumerate(order):
+            m_free = int(n_states[v]) - 1
+            hv = h[v]
+            for m in range(M):
+                if m < m_free:
+                    self.hh[r, m] = min(int(hv[m]), M) if int(hv[m]) < m_free else M
+                    self.jj[r, m] = max([j for j in range(m_free) if hv[j] <= m], default=-1)
+                else:
+                    self.jj[r, m] = m_free - 1
