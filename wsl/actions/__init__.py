@@ -167,11 +167,12 @@ class ClusterResult:
 
 def cluster(features: str | os.PathLike[str] | np.ndarray, bags: Any, *, background: str = BACKGROUND,
             use_background: bool | None = None, lam: float = 1e-3, kappa: float = 0.0, max_iter: int = 2000,
-            tol: float = 1e-4, refine: int = 30, starts: int = 8, require_convergence: bool = False,
-            seed: int = 0) -> ClusterResult:
+            tol: float = 1e-4, refine: int = 30, starts: int = 8, temperature: float | None = None,
+            require_convergence: bool = False, seed: int = 0) -> ClusterResult:
     """Name samples from bags of labels each known to occur at least once. ``features``: an (N, d)
     ``.npy`` file or array; ``bags``: a bags JSON file, a :class:`wsl.data.bags.Bags`, or a list of
-    ``{"samples": [...], "labels": [...]}``."""
+    ``{"samples": [...], "labels": [...]}``. The probabilities are cross-fitted over folds of bags at a
+    temperature fitted on the held-out bags (``temperature`` given: that one)."""
     from wsl.data.bags import Bags, read_bags
 
     if isinstance(features, np.ndarray):
@@ -189,7 +190,7 @@ def cluster(features: str | os.PathLike[str] | np.ndarray, bags: Any, *, backgro
                  [str(x.get("name", f"#{j}")) for j, x in enumerate(bags)])
     info(f"cluster: {len(X)} samples, {len(b.samples)} bags")
     model = BagClusterer(lam=lam, kappa=kappa, max_iter=max_iter, tol=tol, refine=refine, starts=starts,
-                         background=background, use_background=use_background,
+                         temperature=temperature, background=background, use_background=use_background,
                          require_convergence=require_convergence, seed=seed)
     model.fit(X, b.samples, b.labels, b.names, b.source)
     if model.ambiguity_groups_:
@@ -198,6 +199,6 @@ def cluster(features: str | os.PathLike[str] | np.ndarray, bags: Any, *, backgro
         warn(f"{len(model.ambiguity_groups_)} group(s) of labels are listed by exactly the same bags and cannot be "
              f"told apart ({groups}{' ...' if len(model.ambiguity_groups_) > 3 else ''}): {n} samples affected")
     solver = {"convex": _solver_summary(model.fw_), "rounding": model.rounding_, "init": model.init_,
-              "converged": bool(model.fw_.success)}
+              "converged": bool(model.fw_.success), "temperature": model.temperature_}
     return ClusterResult(list(model.labels_), list(model.classes_), model.proba_, model.ambiguous_with_,
                          model.ambiguity_groups_, model.background_used_, solver, model)

@@ -48,10 +48,12 @@ class BagClusterer(BaseEstimator):
     start of the refinement (0: the convex method alone); ``starts`` random starts per component
     besides the current labelling; ``shrinkage`` of the shared covariance; ``background`` the label name of
     samples that are none of the named ones; ``use_background`` True/False or None (decide from the
-    data); ``temperature`` of the per-sample probabilities; ``seed``.
+    data); ``temperature`` of the per-sample probabilities (None: fitted on held-out bags, see
+    :meth:`_calibrated`); ``seed``.
 
     After :meth:`fit`: ``classes_``, ``labels_`` (N,) names, ``label_indices_``, ``proba_`` (N, K)
-    probabilities over the labels each sample may take, ``scores_`` (N, K) classifier scores of the
+    probabilities over the labels each sample may take (cross-fitted over folds of bags, at
+    ``temperature_``), ``scores_`` (N, K) classifier scores of the
     convex stage, ``relaxed_`` (N, K), ``convex_labels_``, ``fw_`` (the convex solve, with its
     certified ``gap`` and ``success``), ``rounding_``, ``init_``, ``history_`` (what the search did:
     components, outer rounds, random starts that won, name swaps),
@@ -61,7 +63,7 @@ class BagClusterer(BaseEstimator):
 
     def __init__(self, lam: float = 1e-3, kappa: float = 0.0, max_iter: int = 2000, tol: float = 1e-4,
                  refine: int = 30, starts: int = 8, shrinkage: float = 0.1,
-                 background: str = BACKGROUND, use_background: bool | None = None, temperature: float = 1.0,
+                 background: str = BACKGROUND, use_background: bool | None = None, temperature: float | None = None,
                  require_convergence: bool = False, seed: int = 0):
         self.lam = lam
         self.kappa = kappa
@@ -82,7 +84,7 @@ class BagClusterer(BaseEstimator):
             raise BadInput(f"lam must be positive, got {self.lam}", param="lam")
         if self.max_iter < 0 or self.tol < 0 or self.refine < 0 or self.starts < 0:
             raise BadInput("max_iter, tol, refine and starts must not be negative", param="max_iter")
-        if not self.temperature > 0:
+        if self.temperature is not None and not self.temperature > 0:
             raise BadInput(f"temperature must be positive, got {self.temperature}", param="temperature")
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or len(X) < 2:
@@ -121,7 +123,7 @@ class BagClusterer(BaseEstimator):
         X = self._validate(X)
         if len(bags) != len(bag_labels):
             raise BadInput(f"{len(bags)} bags but {len(bag_labels)} label lists", source)
-        for attr in ("fw_", "rounding_", "relaxed_", "convex_labels_", "proba_", "init_", "history_"):
+        for attr in ("fw_", "rounding_", "relaxed_", "convex_labels_", "proba_", "init_", "history_", "temperature_"):
             self.__dict__.pop(attr, None)  # no stale answer from a previous fit
         Xs, self.mean_, self.scale_ = standardize(X)
         N = len(X)
@@ -159,6 +161,14 @@ class BagClusterer(BaseEstimator):
                 setattr(self, k, v)
         self.labels_ = [self.classes_[i] for i in self.label_indices_]
         self._ambiguity(bags, bag_labels)
+        self.proba_, self.temperature_ = self._calibrated(Xs, np.asarray(self.label_indices_), bags, bag_labels)
+        index = {c: i for i, c in enumerate(self.classes_)}
+        for group in self.ambiguity_groups_:  # no bag tells them apart: an honest score cannot either
+            g = [index[c] for c in group]
+            share = self.allowed_[:, g]
+            self.proba_[:, g] = self.proba_[:, g].sum(axis=1, keepdims=True) * share / np.maximum(
+                share.sum(axis=1, keepdims=True), 1)
+        self.proba_ /= self.proba_.sum(axis=1, keepdims=True)
         res = self.fw_
         if not res.success:
             msg = (f"the convex stage stopped at certified gap {res.gap:.3g} "
@@ -195,13 +205,11 @@ class BagClusterer(BaseEstimator):
         coef, intercept = cost.classifier(res.x)
         out["coef_"], out["intercept_"] = coef, intercept
         if self.refine <= 0:
-            out.update(label_indices_=best_r[0], init_="convex", score=0.0,
-                       proba_=self._proba(Xs, best_r[0], dom.allowed, K))
+            out.update(label_indices_=best_r[0], init_="convex", score=0.0)
             return out
         rng = np.random.default_rng(self.seed)
         lab, score, stats = self._refine(Xs, best_r[0], dom, K, with_bg, rng)
-        out.update(label_indices_=lab, init_="convex", score=score, history_=stats,
-                   proba_=self._proba(Xs, lab, dom.allowed, K))
+        out.update(label_indices_=lab, init_="convex", score=score, history_=stats)
         return out
 
     def _refine(self, Xs: np.ndarray, labels: np.ndarray, dom: BagPolytope, K: int, with_bg: bool,
@@ -215,13 +223,58 @@ class BagClusterer(BaseEstimator):
         score = ll - 0.5 * Xs.shape[1] * len(np.unique(labels)) * np.log(len(labels))
         return labels, score, stats
 
-    def _proba(self, Xs: np.ndarray, labels: np.ndarray, allowed: np.ndarray, K: int) -> np.ndarray:
-        """Posterior of the fitted Gaussian model over each sample's allowed labels, at ``temperature``."""
-        L = GaussianScorer(self.shrinkage).fit(Xs, labels, K).log_likelihood(Xs) / self.temperature
-        L = np.where(allowed & np.isfinite(L), L, -np.inf)
-        L -= L.max(axis=1, keepdims=True)
-        P = np.exp(L)
-        return P / P.sum(axis=1, keepdims=True)
+    def _proba(self, Xs: np.ndarray, labels: np.ndarray, allowed: np.ndarray, K: int, temperature: float = 1.0
+               ) -> np.ndarray:
+        """In-sample posterior of the Gaussian model fitted to all labels (each sample's own label in the
+        fit: too sharp with a few samples per label; kept for comparison and for fewer than two bags)."""
+        L = GaussianScorer(self.shrinkage).fit(Xs, labels, K).log_likelihood(Xs)
+        return _restricted_softmax(L / temperature, allowed)
+
+    def _calibrated(self, Xs: np.ndarray, labels: np.ndarray, bags: Sequence[Sequence[int]],
+                    bag_labels: Sequence[Sequence[str]]) -> tuple[np.ndarray, float]:
+        """Cross-fitted probabilities at the temperature that makes them honest on held-out bags.
+
+        The model fitted to all samples scores each sample with its own label inside the fit; with a
+        few samples per label its probabilities are far too sharp (COIN at noise 2: the temperature
+        that calibrates them against the true labels is 7-18, face tracks 0.2-1.6, so no constant
+        fits). So the bags are split into ``CALIBRATION_FOLDS`` folds, each fold's samples are scored
+        by the model fitted to the other folds' labels, and the temperature is the one under which
+        those scores best predict what the held-out bags say (:func:`_bag_log_likelihood`). No true
+        label is needed; ``temperature`` given: that value instead of the fit.
+        """
+        K, allowed = len(self.classes_), self.allowed_
+        index = {c: i for i, c in enumerate(self.classes_)}
+        rows_of, need_of = [], []
+        for rows, need in zip(bags, bag_labels, strict=True):
+            rows_of.append(np.asarray(rows, dtype=np.int64))
+            need_of.append(np.array(sorted({index[lab] for lab in need if lab in index and lab != self.background}),
+                                    dtype=np.int64))
+        F = min(CALIBRATION_FOLDS, len(bags))
+        if F < 2:  # nothing to hold out
+            T = 1.0 if self.temperature is None else float(self.temperature)
+            return self._proba(Xs, labels, allowed, K, T), T
+        rng = np.random.default_rng(self.seed)
+        fold = rng.integers(F, size=len(Xs))  # rows in no bag: any fold
+        for f, j in enumerate(rng.permutation(len(bags))):
+            fold[rows_of[j]] = f % F
+        L = np.zeros((len(Xs), K))
+        for f in range(F):
+            test = fold == f
+            model = GaussianScorer(self.shrinkage).fit(Xs[~test], labels[~test], K)
+            model.intercept_[model.counts_ <= 1e-9] = 0.0  # a label unseen outside the fold: the overall mean
+            L[test] = model.log_likelihood(Xs[test])
+        if self.temperature is not None:
+            T = float(self.temperature)
+        else:
+            pairs = _bag_pairs(rows_of, need_of)
+            grid = np.exp(np.linspace(np.log(0.05), np.log(200.0), 41))
+            ll = [_bag_log_likelihood(L / t, allowed, rows_of, pairs) for t in grid]
+            T = float(grid[int(np.argmax(ll))])
+            fine = T * np.exp(np.linspace(-0.17, 0.17, 9))
+            ll = [_bag_log_likelihood(L / t, allowed, rows_of, pairs) for t in fine]
+            T = float(fine[int(np.argmax(ll))])
+            info(f"probability temperature {T:.3g}, fitted on held-out bags ({F} folds)")
+        return _restricted_softmax(L / T, allowed), T
 
     def _ambiguity(self, bags: Sequence[Sequence[int]], bag_labels: Sequence[Sequence[str]]) -> None:
         """Labels listed by exactly the same bags: no bag-based method can tell them apart."""
@@ -252,3 +305,48 @@ class BagClusterer(BaseEstimator):
         return [self.classes_[i] for i in self.decision_function(X).argmax(axis=1)]
 
 
+
+
+#: folds of bags for the cross-fitted probabilities and their temperature
+CALIBRATION_FOLDS = 5
+
+
+def _restricted_softmax(L: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    L = np.where(allowed & np.isfinite(L), L, -np.inf)
+    L = L - L.max(axis=1, keepdims=True)
+    P = np.exp(L)
+    return P / P.sum(axis=1, keepdims=True)
+
+
+def _bag_pairs(rows_of: Sequence[np.ndarray], need_of: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Flat (row, label, pair) triples: one pair per (bag, listed label), one triple per sample of that bag."""
+    r, k, p = [], [], []
+    n = 0
+    for rows, need in zip(rows_of, need_of, strict=True):
+        for lab in need:
+            r.append(rows)
+            k.append(np.full(len(rows), lab))
+            p.append(np.full(len(rows), n))
+            n += 1
+    if not r:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(r), np.concatenate(k), np.concatenate(p)
+
+
+def _bag_log_likelihood(S: np.ndarray, allowed: np.ndarray, rows_of: Sequence[np.ndarray],
+                        pairs: tuple[np.ndarray, ...]) -> float:
+    """log P(what the bags say | scores S) with per-sample softmax(S) over every label: each bag's
+    samples carry labels the bag allows, and each listed label is carried at least once (these
+    events taken as independent: exact would be an inclusion-exclusion over the bag's labels)."""
+    S = S - S.max(axis=1, keepdims=True)
+    P = np.exp(S)
+    P /= P.sum(axis=1, keepdims=True)
+    inside = np.maximum((P * allowed).sum(axis=1), 1e-300)
+    rows = np.concatenate(rows_of) if rows_of else np.zeros(0, dtype=np.int64)
+    total = float(np.log(inside[rows]).sum())
+    r, k, p = pairs
+    if len(r):
+        Q = np.minimum(P[r, k] / inside[r], 1.0)
+        miss = np.exp(np.bincount(p, weights=np.log1p(-np.minimum(Q, 1 - 1e-15))))
+        total += float(np.log(np.maximum(1.0 - miss, 1e-300)).sum())
+    return total

@@ -28,6 +28,8 @@ def cluster(
     max_iter: int = options.max_iter(2000),
     tol: float = options.tol(1e-4),
     refine: int = typer.Option(30, "--refine", min=0, help="Refinement rounds; 0 = the convex method alone."),
+    temperature: float | None = typer.Option(None, "--temperature", help="Temperature of the per-sample "
+                                             "probabilities (default: fitted on held-out bags)."),
     require_convergence: bool = typer.Option(False, "--require-convergence", help="Exit 1 when the convex stage "
                                              "does not reach --tol."),
     seed: int = options.seed(),
@@ -38,24 +40,17 @@ def cluster(
 
     refuse_overwriting_inputs([output], [features, bags] + ([eval_gold] if eval_gold else []))
     res = run(features, bags, background=background, use_background=use_background, lam=lam, kappa=kappa,
-              max_iter=max_iter, tol=tol, refine=refine, require_convergence=require_convergence, seed=seed)
+              max_iter=max_iter, tol=tol, refine=refine, temperature=temperature,
+              require_convergence=require_convergence, seed=seed)
     out = res.to_json()
     write_json(output, out)
     if eval_gold is not None:
         from wsl.eval.clustering import evaluate_cluster
 
-        m = evaluate_cluster(res.labels, eval_gold)
-        m["curve"] = _curve(res, eval_gold)
+        m = evaluate_cluster(res.labels, eval_gold, confidence=res.confidence.tolist())
         _show(m)
         if output != "-":
             typer.echo(json.dumps(m))
-
-
-def _curve(res: Any, gold: Path) -> list[dict[str, float]]:
-    from wsl.data.bags import read_sample_labels
-    from wsl.eval.clustering import accuracy_curve
-
-    return accuracy_curve(res.labels, read_sample_labels(gold), res.confidence)
 
 
 def _show(m: dict[str, Any]) -> None:

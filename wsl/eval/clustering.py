@@ -52,11 +52,12 @@ def calibration_error(proba_of_chosen: Sequence[float], correct: Sequence[bool],
     return float(err)
 
 
-def evaluate_cluster(predictions: str | os.PathLike[str] | Sequence[str], gold: str | os.PathLike[str] | Sequence[str]
-                     ) -> dict[str, Any]:
+def evaluate_cluster(predictions: str | os.PathLike[str] | Sequence[str], gold: str | os.PathLike[str] | Sequence[str],
+                     confidence: Sequence[float] | None = None) -> dict[str, Any]:
     """Score saved `wsl cluster` output (its JSON, or a list of labels) against gold labels (a JSON list,
     ``{"labels": [...]}`` or one label per line): accuracy, the accuracy-vs-share curve (most
-    confident first) and the calibration error of the reported confidences."""
+    confident first) and the calibration error of the reported confidences (``confidence`` per sample
+    with a list of labels)."""
     from wsl.data.bags import read_sample_labels
 
     conf: list[float] | None = None
@@ -71,6 +72,7 @@ def evaluate_cluster(predictions: str | os.PathLike[str] | Sequence[str], gold: 
         conf = [float(s.get("confidence", 1.0)) for s in samples]
     else:
         pred = list(predictions)
+        conf = None if confidence is None else [float(c) for c in confidence]
     truth = read_sample_labels(gold) if isinstance(gold, (str, os.PathLike)) else list(gold)
     if len(truth) != len(pred):
         raise BadInput(f"{len(truth)} gold labels for {len(pred)} samples", gold if isinstance(gold, str) else None)
