@@ -45,3 +45,13 @@ def test_kmeans_separates_clear_clusters() -> None:
     _, assign = kmeans(Z, 3, rng)
     # the same partition up to naming
     assert len({(int(a), int(b)) for a, b in zip(assign, y, strict=True)}) == 3
+
+
+def test_large_bag_is_not_enumerated() -> None:
+    """A bag of 25 samples and 19 labels (Mining-YouTube has such bags) has 25!/6! injective maps: the
+    count once overflowed int64 into a small number and the enumeration exhausted memory."""
+    dom = BagPolytope(25, 20, [list(range(25))], [list(range(19))])
+    part = BagPart(np.arange(25), np.arange(20), dom, [])
+    assert not part._groups and len(part._large) == 1
+    G = np.random.default_rng(0).normal(size=(25, 20))
+    assert np.isclose(G[np.arange(25), part.assign(G)].sum(), G[np.arange(25), dom.lmo_labels(G)].sum())

@@ -4,6 +4,8 @@ constraints, a shared-covariance Gaussian class model)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from wsl.actions.gaussian import GaussianScorer
@@ -299,8 +301,7 @@ class BagPart:
             n, m = len(r), len(need)
             if m == 0:
                 continue
-            count = int(np.prod(np.arange(n - m + 1, n + 1)))
-            if count <= MAX_ENUMERATED:
+            if math.perm(n, m) <= MAX_ENUMERATED:  # exact integers: a float or int64 product overflows
                 shapes.setdefault((n, m), []).append(j)
             else:
                 self._large.append((np.asarray(r, dtype=np.int64), np.asarray(need, dtype=np.int64)))
