@@ -188,7 +188,9 @@ def new_word_offsets(cues: Sequence[TimedText]) -> list[int]:
 # Relations
 # ---------------------------------------------------------------------------------------------
 def _verb_name(tok: Any) -> str:
-    parts = [tok.lemma_.lower()] + [c.lower_ for c in tok.children if c.dep_ == "prt"]
+    # a verb the tagger took for an adjective or adverb has that word class's lemma ("Lower" -> "low")
+    head = tok.lemma_.lower() if tok.tag_.startswith("VB") or tok.pos_ in ("NOUN", "PROPN") else tok.lower_
+    parts = [head] + [c.lower_ for c in tok.children if c.dep_ == "prt"]
     return " ".join(parts)
 
 
@@ -234,7 +236,11 @@ def relations_in_doc(doc: Any, start: float, end: float, line: int | None, first
         # either the root or followed by a particle ("up", "off") that heads an object
         if not is_verb:
             nominal = tok.is_sent_start and tok.pos_ in ("PROPN", "NOUN") and objs
-            if not (nominal and (tok.dep_ == "ROOT" or particle in ("up", "down", "off", "out"))):
+            # a clause root with a direct object is a verb whatever its tag ("Lower the car back
+            # down": JJR; "Now unscrew the screw": RB)
+            rooted = tok.dep_ == "ROOT" and tok.pos_ in ("ADJ", "ADV", "NOUN", "PROPN") and any(
+                c.dep_ in ("dobj", "obj") for c in tok.children)
+            if not (rooted or (nominal and (tok.dep_ == "ROOT" or particle in ("up", "down", "off", "out")))):
                 continue
         verb = _verb_name(tok) + (f" {particle}" if particle else "")
         if merge_synonyms:
