@@ -55,3 +55,15 @@ def test_large_bag_is_not_enumerated() -> None:
     assert not part._groups and len(part._large) == 1
     G = np.random.default_rng(0).normal(size=(25, 20))
     assert np.isclose(G[np.arange(25), part.assign(G)].sum(), G[np.arange(25), dom.lmo_labels(G)].sum())
+
+
+def test_every_sample_its_own_label_is_no_crash() -> None:
+    """As many labels as samples: the within-class scatter is 0 and the shared covariance was singular
+    (a LinAlgError traceback); the labels are then forced and the scores split within each group."""
+    import wsl
+
+    X = np.random.default_rng(0).normal(size=(6, 4))
+    res = wsl.cluster(X, [{"samples": [0, 1, 2], "labels": ["a", "b", "c"]},
+                          {"samples": [3, 4, 5], "labels": ["d", "e", "f"]}])
+    assert sorted(res.labels) == ["a", "b", "c", "d", "e", "f"]
+    assert np.allclose(res.confidence, 1 / 3)

@@ -28,6 +28,8 @@ class GaussianScorer:  # an internal model of the refinement, not a user-facing 
         cov = (X.T @ X - (means.T * counts) @ means) / max(len(X) - int(present.sum()), 1)
         d = cov.shape[0]
         cov = (1 - self.shrinkage) * cov + self.shrinkage * (np.trace(cov) / d) * np.eye(d)
+        # a floor: with as many classes as samples the within-class scatter is 0 and cov singular
+        cov += 1e-9 * max(float(np.einsum("ij,ij->", X, X)) / max(len(X) * d, 1), 1e-12) * np.eye(d)
         prec_means = np.linalg.solve(cov, means.T)  # (d, K)
         self.cov_ = cov
         self.means_ = means
