@@ -40,17 +40,24 @@ class _Family:
     """Disjoint chains over the flat nodes, each to be nondecreasing in the order listed."""
 
     def __init__(self, order: np.ndarray, chain_id: np.ndarray):
-        self.order = order
-        self.offset = chain_id.astype(np.float64)
+        self.order = order.astype(np.int32 if len(order) < 2**31 else np.int64)
+        self.chain = chain_id.astype(np.int32 if len(chain_id) < 2**31 else np.int64)
 
-    def project(self, x: np.ndarray) -> np.ndarray:
-        """x (flat, modified copy) with every chain replaced by its isotonic regression."""
+    @property
+    def offset(self) -> np.ndarray:
+        return self.chain
+
+    def project(self, x: np.ndarray) -> None:
+        """Replace every chain of x (flat) by its isotonic regression, in place."""
+        if not len(self.order):
+            return
         v = x[self.order]
-        big = 2.0 * float(v.max() - v.min()) + 1.0 if len(v) else 1.0
-        shift = self.offset * big
-        out = x.copy()
-        out[self.order] = _isotonic(v + shift) - shift
-        return out
+        big = 2.0 * float(v.max() - v.min()) + 1.0
+        shift = self.chain * big
+        v += shift
+        v = _isotonic(v)
+        v -= shift
+        x[self.order] = v
 
 
 class OrderPolytope:
@@ -67,7 +74,7 @@ class OrderPolytope:
         S_max = max(len(ch.labels) for ch in chains)
         self.M = M = max(S_max - 1, 1)
         starts = np.r_[0, np.cumsum(lengths_a)[:-1]]
-        self.lab = np.zeros((self.n, M + 1), dtype=np.int64)  # label of each state of each row
+        self.lab = np.zeros((self.n, M + 1), dtype=np.int32)  # label of each state of each row
         self.valid = np.zeros((self.n, M), dtype=bool)
         lo = np.ones((self.n, M))
         hi = np.ones((self.n, M))
@@ -173,17 +180,20 @@ class OrderPolytope:
         """Approximately the Euclidean projection of y (N, M) onto the polytopes: ``sweeps`` rounds of
         Dykstra over the three chain families and the box, from the increments ``duals`` (updated in
         place; pass the previous call's to warm-start). The result satisfies the box exactly."""
-        y_flat = np.where(self.valid, y, 1.0).ravel()
-        x = y_flat - duals[0] - duals[1] - duals[2] - duals[3]
+        x = np.where(self.valid, y, 1.0).ravel()
+        for d in duals:
+            x -= d
         lo, hi = self.lo.ravel(), self.hi.ravel()
         for _ in range(sweeps):
             for i, fam in enumerate(self.families):
-                tmp = x + duals[i]
-                x = fam.project(tmp)
-                duals[i] = tmp - x
-            tmp = x + duals[3]
-            x = np.clip(tmp, lo, hi)
-            duals[3] = tmp - x
+                x += duals[i]  # x + p_i, kept in p_i's buffer after the projection: p_i = (x + p_i) - P(x + p_i)
+                duals[i][:] = x
+                fam.project(x)
+                duals[i] -= x
+            x += duals[3]
+            duals[3][:] = x
+            np.clip(x, lo, hi, out=x)
+            duals[3] -= x
         return x.reshape(self.n, self.M)
 
     def violation(self, c: np.ndarray) -> float:
