@@ -8,7 +8,7 @@ labels (wsl.data.synth_narration: 70 % of the steps done are narrated, before, d
 stage is told which step each narration is about. Methods, scored with Alayrac's F1 (Hungarian
 matching over all videos):
 
-- ours: the video stage of wsl.steps (DIFFRAC + block Frank-Wolfe with the narration oracle, 10 s
+- ours: the video stage of wsl.steps (DIFFRAC + block pairwise Frank-Wolfe with the narration oracle, 10 s
   windows, each video in its own narrated order, steps it does not narrate placed only where the
   features pay for the evidence-scaled "not in this video" cost), rounded; narrations are kept
   whatever their order (the text stage keeps every mention);
