@@ -128,3 +128,18 @@ def test_focused_passes_reach_the_tolerance_in_fewer_passes() -> None:
                                               focus=focus) for focus in (False, True)}
     assert all(r.success and r.gap <= 5e-3 * abs(r.fun) for r in runs.values())
     assert runs[True].nit < 0.8 * runs[False].nit
+
+
+def test_not_in_this_video_cost_is_set_from_the_narration_evidence() -> None:
+    """Issue 13: placing a step a video does not narrate costs more the fewer videos narrate it;
+    narrated (video, step) pairs cost nothing, and the weight scales it."""
+    from wsl.steps.video import place_costs
+
+    told = [[(1.0, 2.0), (3.0, 4.0), None], [(1.0, 2.0), None, None], [(1.0, 2.0), None, (5.0, 6.0)],
+            [None, None, None]]
+    c = place_costs(told, n_frames=100, absence_weight=2.0)
+    assert c.shape == (4, 3)
+    assert c[0, 0] == c[0, 1] == c[2, 2] == 0.0  # narrated
+    assert np.isclose(c[3, 0], 2.0 * (1 - 3 / 4) / 100) and np.isclose(c[3, 1], 2.0 * (1 - 1 / 4) / 100)
+    assert c[3, 0] < c[3, 1]  # a step most videos narrate is cheap to place where it goes unsaid
+    assert not place_costs(told, 100, absence_weight=0.0).any()
