@@ -14,9 +14,10 @@ Then, in one process:
   Alayrac F1 against the truth, with the baselines "each step at its narration" and "K steps
   uniformly in order"; and the same folder with the features replaced by Gaussian noise (control:
   what the narration alone gives the solver).
-- `wsl.label_actions(features, transcripts)` with each video's ordered list of done steps (its
-  transcript), on the Lite0 features (PCA 128 and the raw 1280-d) and on noise: frame accuracy against the truth at
-  1 fps, with the uniform baseline (the transcript spread evenly).
+- `wsl.label_actions(task, transcripts)` straight on the same video folder with each video's ordered
+  list of done steps (its transcript): Lite0 features from the cache, PCA 128 (default) and the raw
+  1280-d, and noise features: frame accuracy against the truth at 1 fps, with the uniform baseline
+  (the transcript spread evenly).
 
     python benchmarks/bench_real_features.py [--videos 10] [--work /tmp/wsl-bench-real]
 """
@@ -41,7 +42,6 @@ from wsl.features.video import decode, write_video
 from wsl.io import write_text
 from wsl.solvers.narration import uniform_baseline
 from wsl.steps.pipeline import text_stage_times
-from wsl.steps.video import reduce_dim
 from wsl.text.subtitles import format_srt
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -190,12 +190,12 @@ def main() -> None:
     transcripts = {v: [s.label for s in a.segments] for v, a in truth.items()}
     gold = {v: _frame_truth(a, len(feats[v])) for v, a in truth.items()}
     names = sorted(feats)
-    reduced = dict(zip(names, reduce_dim([feats[v] for v in names], 128), strict=True))
     uni = frame_accuracy({v: uniform_frames(transcripts[v], len(feats[v])) for v in names}, gold)
-    for name, X in (("lite0_pca128", reduced), ("lite0_raw1280", feats),
-                    ("noise", {v: np.random.default_rng(1).normal(size=feats[v].shape)[:, :128] for v in names})):
+    noise_feats = {v: np.random.default_rng(1).normal(size=(len(feats[v]), 128)) for v in names}
+    # straight on the video folder (features from the cache, PCA 128 by default), raw 1280-d, noise
+    for name, src, dim in (("lite0_pca128", task, 128), ("lite0_raw1280", task, None), ("noise", noise_feats, None)):
         t = time.perf_counter()
-        la = wsl.label_actions({v: np.asarray(x, np.float32) for v, x in X.items()}, transcripts)
+        la = wsl.label_actions(src, transcripts, features_cache=cache, fps=FPS, pca_dim=dim)  # type: ignore[arg-type]
         fig[f"label_actions_{name}"] = {"frame_accuracy": round(frame_accuracy(la.frames, gold), 3),
                                         "seconds": round(time.perf_counter() - t, 1)}
     fig["label_actions_uniform_frame_accuracy"] = round(uni, 3)

@@ -22,6 +22,7 @@ from wsl.actions.clusterer import BagClusterer
 from wsl.actions.labeler import OrderingLabeler, supervised_bound, uniform_labels
 from wsl.data.segments import BACKGROUND, frames_to_segments
 from wsl.errors import BadInput
+from wsl.features.reduce import DEFAULT_PCA_DIM, reduce_dim
 from wsl.progress import info, warn
 
 __all__ = ["BagClusterer", "ClusterResult", "LabelActionsResult", "OrderingLabeler", "cluster", "label_actions",
@@ -44,13 +45,18 @@ class LabelActionsResult:
     classes: list[str]
     solver: dict[str, Any]
     model: OrderingLabeler = field(repr=False, compare=False)
+    fps: float | None = None  # frames per second of ``frames``, when known (features extracted from videos)
 
     def segments(self, video: str) -> list[dict[str, object]]:
         return frames_to_segments(self.frames[video])
 
     def to_json(self) -> dict[str, Any]:
-        return {"videos": {v: {"frames": f, "segments": frames_to_segments(f)} for v, f in self.frames.items()},
-                "classes": self.classes, "solver": self.solver}
+        doc: dict[str, Any] = {"videos": {v: {"frames": f, "segments": frames_to_segments(f)}
+                                          for v, f in self.frames.items()},
+                               "classes": self.classes, "solver": self.solver}
+        if self.fps is not None:
+            doc["fps"] = self.fps
+        return doc
 
 
 def check_layout(features: Mapping[str, np.ndarray], transcripts: Mapping[str, Sequence[str]] | None = None) -> None:
@@ -81,10 +87,16 @@ def label_actions(features: str | os.PathLike[str] | Mapping[str, np.ndarray],
                   layout: str = "Td", background: str = BACKGROUND, background_share: float | None = None,
                   gaps: bool | None = None, init: str = "uniform", refine: int = 30, lam: float = 1e-2,
                   kappa: float = 0.0, max_iter: int = 2000, tol: float = 1e-3, require_convergence: bool = False,
-                  seed: int = 0) -> LabelActionsResult:
+                  seed: int = 0, fps: float | None = None, features_cache: str | os.PathLike[str] | None = None,
+                  backbone: str = "lite0", pca_dim: int | None = DEFAULT_PCA_DIM) -> LabelActionsResult:
     """Label every frame from ordered action lists (DIFFRAC + ordering constraints, annealed EM against
-    collapse). ``features``: a folder of ``<video>.npy`` files or {video: (T, d)}; ``transcripts``: a
-    JSON/COIN file or {video: [actions]}. Videos without both are skipped with a warning."""
+    collapse). ``features``: a folder of ``<video>.npy`` files, a folder of video files (features
+    extracted with ``backbone`` at ``fps``, default 2, and kept in ``features_cache``), or
+    {video: (T, d)}; ``transcripts``: a JSON/COIN file or {video: [actions]}. Videos without both are
+    skipped with a warning. Features wider than ``pca_dim`` are reduced to that many principal
+    components first (None: never)."""
+    if pca_dim is not None and pca_dim < 1:
+        raise BadInput(f"pca_dim must be at least 1 (or None: never reduce), got {pca_dim}", param="pca_dim")
     if isinstance(transcripts, Mapping):
         trs = {str(v): list(a) for v, a in transcripts.items()}
         tr_src = "the transcripts"
@@ -93,9 +105,14 @@ def label_actions(features: str | os.PathLike[str] | Mapping[str, np.ndarray],
 
         trs = read_transcripts(transcripts, background)
         tr_src = str(transcripts)
+    frame_rate, extracted = fps, False
     if isinstance(features, Mapping):
         feats = dict(features)
         feat_src = "the features"
+    elif _holds_only_videos(features):
+        frame_rate, extracted = (2.0 if fps is None else fps), True
+        feats = _features_of_videos(features, trs, features_cache, frame_rate, backbone)
+        feat_src = str(features)
     else:
         from wsl.features.files import load_feature_dir
 
@@ -110,21 +127,54 @@ def label_actions(features: str | os.PathLike[str] | Mapping[str, np.ndarray],
     feats = {v: x for v, x in feats.items() if v in trs}
     if not feats:
         raise BadInput(f"no video has both a feature file in {feat_src} and a transcript in {tr_src}")
-    if layout == "Td":
+    if layout == "Td" and not extracted:  # extracted features are (T, d) by construction
         check_layout(feats, trs)
     info(f"label-actions: {len(feats)} videos, {sum(len(x) for x in feats.values())} frames")
+    dim = next(iter(feats.values())).shape[1]
+    if pca_dim is not None and pca_dim < dim:
+        info(f"features reduced from {dim} to {pca_dim} principal components")
+        names = list(feats)
+        feats = dict(zip(names, reduce_dim([feats[v] for v in names], pca_dim), strict=True))
     model = OrderingLabeler(lam=lam, kappa=kappa, max_iter=max_iter, tol=tol, refine=refine, gaps=gaps,
                             background=background, seed=seed, require_convergence=require_convergence, init=init,
                             background_share=background_share)
     model.fit(feats, {v: trs[v] for v in feats})
     frames = {v: [BACKGROUND if lab == background else lab for lab in labs] for v, labs in model.labels_.items()}
     solver: dict[str, Any] = {"init": model.init_, "strides": model.strides_, "gaps": model.gaps_,
-                              "background_share": model.background_share_}
+                              "background_share": model.background_share_,
+                              "feature_dim": int(next(iter(feats.values())).shape[1])}
     if model.fw_ is not None:
         solver["convex"] = _solver_summary(model.fw_)
         solver["rounding"] = model.rounding_
     classes = [BACKGROUND if c == background else c for c in model.classes_]
-    return LabelActionsResult(frames, classes, solver, model)
+    return LabelActionsResult(frames, classes, solver, model, frame_rate)
+
+
+def _holds_only_videos(folder: str | os.PathLike[str]) -> bool:
+    """A folder with video files and no feature file (a folder of .npy files is read as features)."""
+    from wsl.features.video import VIDEO_SUFFIXES
+
+    p = Path(folder)
+    if not p.is_dir():
+        return False
+    names = [q.suffix.lower() for q in p.iterdir() if q.is_file()]
+    return ".npy" not in names and any(sfx in VIDEO_SUFFIXES for sfx in names)
+
+
+def _features_of_videos(folder: str | os.PathLike[str], transcripts: Mapping[str, Sequence[str]],
+                        cache: str | os.PathLike[str] | None, fps: float, backbone: str) -> dict[str, np.ndarray]:
+    """Per-frame features of the folder's videos that have a transcript, extracted once and cached."""
+    from wsl.features.cache import cached_features, default_cache_dir
+    from wsl.features.video import list_videos
+
+    videos = [v for v in list_videos([Path(folder)]) if v.stem in transcripts]
+    if not videos:
+        return {}  # the caller names what is missing
+    where = Path(cache) if cache is not None else default_cache_dir(str(folder))
+    got = cached_features(videos, where, fps=fps, backbone=backbone, keep_out=[folder])
+    if got.reused:
+        info(f"features of {len(got.reused)} video(s) reused from {where}")
+    return dict(got.features)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from wsl.cli import options
 
 
 def label_actions(
-    features_dir: Path = typer.Argument(..., help="Folder of <video>.npy feature files, (T, d) each."),
+    features_dir: Path = typer.Argument(..., help="Folder of <video>.npy feature files, (T, d) each, or of "
+                                        "videos (.mp4/.mkv/.avi/...: features extracted once and cached)."),
     transcripts: Path = typer.Option(..., "--transcripts", "-t", help="JSON {video: [ordered action labels]}, "
                                      "or a COIN annotation file."),
     output: str = options.output("Output JSON (- for stdout); with --format mstcn, a folder of <video>.txt.", "-"),
@@ -43,6 +44,10 @@ def label_actions(
     kappa: float = typer.Option(0.0, "--kappa", help="Linear cost per background frame in the convex stage."),
     require_convergence: bool = typer.Option(False, "--require-convergence", help="Exit 1 when the convex stage "
                                              "does not reach --tol."),
+    fps: float | None = options.fps(None, help="Rate of the features extracted from videos (default 2)."),
+    features_cache: Path | None = options.features_cache(),
+    backbone: Literal["lite0", "lite1", "lite2", "classic"] = options.backbone(),
+    pca_dim: int = options.pca_dim(),
     seed: int = options.seed(),
 ) -> None:
     """Label every frame from ordered action lists (DIFFRAC + ordering constraints, annealed EM against collapse)."""
@@ -52,7 +57,9 @@ def label_actions(
     refuse_overwriting_inputs([output], [features_dir, transcripts] + ([eval_gold] if eval_gold else []))
     res = run(features_dir, transcripts, layout=layout, background=background, background_share=background_share,
               gaps=gaps, init=init, refine=refine, lam=lam, kappa=kappa, max_iter=max_iter, tol=tol,
-              require_convergence=require_convergence, seed=seed)
+              require_convergence=require_convergence, seed=seed, fps=fps,
+              features_cache=features_cache or options.cache_beside(output), backbone=backbone,
+              pca_dim=pca_dim or None)
     if format == "mstcn":
         from wsl.data.framelabels import write_frame_labels
 

@@ -90,6 +90,28 @@ def fps(default: float | None, help: str = "Frames per second of the feature fil
     return typer.Option(default, "--fps", min=0.0, help=help)
 
 
+def backbone() -> Any:
+    """``--backbone`` for commands that take videos; annotate ``Literal["lite0", "lite1", "lite2", "classic"]``."""
+    return typer.Option("lite0", "--backbone", help="Feature extractor for videos without a feature file.")
+
+
+def features_cache() -> Any:
+    return typer.Option(None, "--features-cache", help="Folder where features extracted from videos are kept and "
+                        "reused (default: OUTPUT's name with .features, or the user cache when writing to stdout).")
+
+
+def pca_dim() -> Any:
+    return typer.Option(128, "--pca-dim", min=0, help="Reduce wider features to this many principal components "
+                        "before the solver (0: never).")
+
+
+def cache_beside(output: str) -> Any:
+    """The default feature cache: beside the output file (None for stdout: the library's user cache)."""
+    from wsl.features.cache import default_cache_dir
+
+    return None if output == "-" else default_cache_dir(output, anchor=output)
+
+
 def parse_shard(value: str | None) -> tuple[int, int] | None:
     """``"2/8"`` -> ``(2, 8)``; None stays None."""
     if value is None:
