@@ -236,10 +236,11 @@ def relations_in_doc(doc: Any, start: float, end: float, line: int | None, first
         # either the root or followed by a particle ("up", "off") that heads an object
         if not is_verb:
             nominal = tok.is_sent_start and tok.pos_ in ("PROPN", "NOUN") and objs
-            # a clause root with a direct object is a verb whatever its tag ("Lower the car back
-            # down": JJR; "Now unscrew the screw": RB)
+            # a clause root with a determined direct object is a verb whatever its tag ("Lower the car
+            # back down": JJR; "Now unscrew the screw": RB); the determiner keeps stop-word-stripped
+            # ASR ("green green paint") out, where such roots are mostly noun chains
             rooted = tok.dep_ == "ROOT" and tok.pos_ in ("ADJ", "ADV", "NOUN", "PROPN") and any(
-                c.dep_ in ("dobj", "obj") for c in tok.children)
+                c.dep_ in ("dobj", "obj") and any(g.dep_ == "det" for g in c.children) for c in tok.children)
             if not (rooted or (nominal and (tok.dep_ == "ROOT" or particle in ("up", "down", "off", "out")))):
                 continue
         verb = _verb_name(tok) + (f" {particle}" if particle else "")
@@ -252,8 +253,8 @@ def relations_in_doc(doc: Any, start: float, end: float, line: int | None, first
             if o.pos_ not in ("NOUN", "PROPN"):
                 continue  # pronouns ("cut it"), numbers, adjectives
             obj = o.lemma_.lower()
-            if not _good_word(obj) or obj in STOP_OBJECTS or (base, obj) in STOP_PAIRS:
-                continue
+            if not _good_word(obj) or obj in STOP_OBJECTS or (base, obj) in STOP_PAIRS or obj == base:
+                continue  # a word as its own object ("green green", "inch inch") is a parse artefact
             mods = [c.lemma_.lower() for c in o.children if c.dep_ == "compound" and c.i == o.i - 1
                     and c.pos_ in ("NOUN", "PROPN") and _good_word(c.lemma_)]
             phrase = " ".join([verb, *mods, obj])
@@ -300,7 +301,7 @@ def recover_known(doc: Any, start: float, end: float, line: int | None, first_ch
         verb = VERB_SYNONYMS.get(verb, verb) if merge_synonyms else verb
         obj = nouns[-1].lemma_.lower()
         key = f"{verb} {obj}"
-        if key not in known or key in have:
+        if key not in known or key in have or obj == verb.split()[0]:
             continue
         mods = [n.lemma_.lower() for n in nouns[-2:-1] if _good_word(n.lemma_)]
         negated, hypothetical = negation_and_modality(tok)
