@@ -196,7 +196,7 @@ class RaggedChains:
                 can_end[r, n - 2] = True
         self.S = S
         self.lab = lab  # (V, S) in rank order
-        self.lab_cells = lab[rank_of]  # (N, S) the class of each state of each cell
+        self.lab_cells = lab[rank_of].astype(np.int32)  # (N, S) the class of each state of each cell
         self.bad_cells = bad[rank_of]  # (N, S) +inf on the padded states
         self.stay_inf = np.where(stay, 0.0, np.inf)
         self.skip_inf = np.where(skip, 0.0, np.inf)

@@ -40,8 +40,8 @@ class _Family:
     """Disjoint chains over the flat nodes, each to be nondecreasing in the order listed."""
 
     def __init__(self, order: np.ndarray, chain_id: np.ndarray):
-        self.order = order.astype(np.int32 if len(order) < 2**31 else np.int64)
-        self.chain = chain_id.astype(np.int32 if len(chain_id) < 2**31 else np.int64)
+        self.order = order
+        self.chain = chain_id
 
     @property
     def offset(self) -> np.ndarray:
@@ -53,10 +53,12 @@ class _Family:
             return
         v = x[self.order]
         big = 2.0 * float(v.max() - v.min()) + 1.0
-        shift = self.chain * big
+        shift = self.chain.astype(np.float64)
+        shift *= big
         v += shift
         v = _isotonic(v)
         v -= shift
+        del shift
         x[self.order] = v
 
 
@@ -79,6 +81,7 @@ class OrderPolytope:
         lo = np.ones((self.n, M))
         hi = np.ones((self.n, M))
         f1_o, f1_c, f2_o, f2_c, f3_o, f3_c = [], [], [], [], [], []
+        idx_t = np.int32 if self.n * (M + 1) < 2**31 else np.int64
         n_chains = [0, 0, 0]
         self.h: list[np.ndarray] = []
         for v, ch in enumerate(chains):
@@ -103,12 +106,12 @@ class OrderPolytope:
                 continue
             grid = rows[:, None] * M + np.arange(m_free)[None, :]  # flat node ids (T, m_free)
             # family 1: within each frame, nondecreasing in m
-            f1_o.append(grid.ravel())
-            f1_c.append(np.repeat(np.arange(T) + n_chains[0], m_free))
+            f1_o.append(grid.ravel().astype(idx_t))
+            f1_c.append(np.repeat(np.arange(T, dtype=idx_t) + n_chains[0], m_free))
             n_chains[0] += T
             # family 2: per state, nonincreasing in t (listed backwards in time)
-            f2_o.append(grid[::-1].T.ravel())
-            f2_c.append(np.repeat(np.arange(m_free) + n_chains[1], T))
+            f2_o.append(grid[::-1].T.ravel().astype(idx_t))
+            f2_c.append(np.repeat(np.arange(m_free, dtype=idx_t) + n_chains[1], T))
             n_chains[1] += m_free
             # family 3: c[t+1, h(j)] >= c[t, j]; only the last j of each h(j) matters (the others follow
             # from family 1), h(j) <= S - 2 (column S-1 is the constant 1)
@@ -128,15 +131,20 @@ class OrderPolytope:
                 ok = tt < T
                 nodes = grid[np.minimum(tt, T - 1), np.asarray(seq)[None, :]]
                 cid = np.broadcast_to(np.arange(len(t0s))[:, None], tt.shape)
-                f3_o.append(nodes[ok])
-                f3_c.append(cid[ok] + n_chains[2])
+                f3_o.append(nodes[ok].astype(idx_t))
+                f3_c.append((cid[ok] + n_chains[2]).astype(idx_t))
                 n_chains[2] += len(t0s)
-        self.lo, self.hi = lo, hi
+        self.lo, self.hi = lo.astype(np.float32), hi.astype(np.float32)  # 0 and 1 only: exact, half the memory
         def cat(parts: list[np.ndarray]) -> np.ndarray:
-            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
 
-        self.families = [_Family(cat(f1_o), cat(f1_c)), _Family(cat(f2_o), cat(f2_c)), _Family(cat(f3_o), cat(f3_c))]
-        self.rows = np.arange(self.n)
+        # int32 pieces (node and chain ids; int64 would double the set-up's peak at 80,000 frames)
+        self.families = []
+        for o, c in ((f1_o, f1_c), (f2_o, f2_c), (f3_o, f3_c)):
+            self.families.append(_Family(cat(o), cat(c)))
+            o.clear()
+            c.clear()
+        self.rows: np.ndarray = np.arange(self.n, dtype=np.int32 if self.n * self.K < 2**31 else np.int64)
         self._time_major = _TimeMajor(lengths_a, self.h, [len(ch.labels) for ch in chains], M)
         # ||A||^2 of the map c -> Z, per frame a small matrix; the largest over the distinct chains
         self.norm2 = max(self._norm2(ch) for ch in {tuple(c.labels.tolist()) + tuple(c.optional.tolist()): c
@@ -162,25 +170,34 @@ class OrderPolytope:
 
     def to_Z(self, c: np.ndarray) -> np.ndarray:
         """Z (N, K): the class marginals of c."""
-        ext = np.concatenate([np.zeros((self.n, 1)), c, np.ones((self.n, 1))], axis=1)
-        Q = np.diff(ext, axis=1)
+        Q = np.empty((self.n, self.M + 1))  # Q[:, m] = c[:, m] - c[:, m-1], with c[:, -1] = 0, c[:, M] = 1
+        Q[:, : self.M] = c
+        Q[:, self.M] = 1.0
+        Q[:, 1:] -= c
         flat = (self.rows[:, None] * self.K + self.lab).ravel()
         return np.bincount(flat, weights=Q.ravel(), minlength=self.n * self.K).reshape(self.n, self.K)
 
     def grad_c(self, G: np.ndarray) -> np.ndarray:
         """The gradient in c of a function whose gradient in Z is G."""
         gQ = G[self.rows[:, None], self.lab]
-        return np.where(self.valid, gQ[:, :-1] - gQ[:, 1:], 0.0)
+        out = gQ[:, :-1] - gQ[:, 1:]
+        out[~self.valid] = 0.0
+        return out
 
     # -- projection ------------------------------------------------------------------------
     def new_duals(self) -> list[np.ndarray]:
         return [np.zeros(self.n * self.M) for _ in range(4)]
 
-    def project(self, y: np.ndarray, duals: list[np.ndarray], sweeps: int = 3) -> np.ndarray:
+    def project(self, y: np.ndarray, duals: list[np.ndarray], sweeps: int = 3, overwrite: bool = False) -> np.ndarray:
         """Approximately the Euclidean projection of y (N, M) onto the polytopes: ``sweeps`` rounds of
         Dykstra over the three chain families and the box, from the increments ``duals`` (updated in
-        place; pass the previous call's to warm-start). The result satisfies the box exactly."""
-        x = np.where(self.valid, y, 1.0).ravel()
+        place; pass the previous call's to warm-start). The result satisfies the box exactly.
+        ``overwrite``: y (C-contiguous float64) may be used as the result's buffer."""
+        if overwrite:  # the caller's y is scratch: project in its buffer
+            y[~self.valid] = 1.0
+            x = y.reshape(-1)
+        else:
+            x = np.where(self.valid, y, 1.0).ravel()
         for d in duals:
             x -= d
         lo, hi = self.lo.ravel(), self.hi.ravel()

@@ -303,7 +303,9 @@ def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: 
                 break
         t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_k * t_k))
         beta = (t_k - 1.0) / t_next
-        y = c + beta * (c - c_prev)
+        y = c - c_prev
+        y *= beta
+        y += c
         Zy = poly.to_Z(y)
         Uy, coly = (1 + beta) * U - beta * U_prev, (1 + beta) * col - beta * col_prev
         Gy = p.grad(Zy, Uy, coly)
@@ -313,9 +315,10 @@ def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: 
         del Zy
         y -= step * poly.grad_c(Gy)
         del Gy
-        c_new = poly.project(y, duals, sweeps)
+        c_new = poly.project(y, duals, sweeps, overwrite=True)
         del y
-        if float(np.vdot(c_new - c, c - c_prev)) < 0:  # restart: the momentum points uphill (O'Donoghue-Candes)
+        # restart when the momentum points against the step taken (O'Donoghue-Candes): <c_new - c, c - c_prev> < 0
+        if float(np.vdot(c_new, c) - np.vdot(c_new, c_prev) - np.vdot(c, c) + np.vdot(c, c_prev)) < 0:
             t_next = 1.0
         c_prev, U_prev, col_prev = c, U, col
         c = c_new
