@@ -16,36 +16,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from wsl.errors import BadInput
+from wsl.features.reduce import DEFAULT_PCA_DIM, reduce_dim
 from wsl.solvers.narration import Span, StepLocalizer
 
 # Cost of placing a step a video does not narrate, relative to the objective's scale (1 / frames).
 DEFAULT_ABSENCE_WEIGHT = 1.0
-# Features wider than this are projected on their leading principal components before the solver:
-# pretrained features (Lite0: 1280-d) against a few hundred frames let the ridge classifier fit any
-# placement (the objective collapses towards 0), and every solver step costs a d x d solve.
-DEFAULT_PCA_DIM = 128
-
-
-def reduce_dim(features: Sequence[np.ndarray], dim: int | None) -> list[np.ndarray]:
-    """Project the videos' frames (standardised over all videos) on their ``dim`` leading principal
-    components, computed over all frames together; unchanged when ``dim`` is None or not smaller."""
-    feats = [np.asarray(f, dtype=np.float64) for f in features]
-    d = feats[0].shape[1] if feats else 0
-    if dim is None or dim >= d:
-        return feats
-    X = np.concatenate(feats)
-    mean = X.mean(axis=0)
-    std = X.std(axis=0)
-    std[std <= 1e-12] = 1.0
-    X = (X - mean) / std
-    if X.shape[0] <= d:
-        _, _, vt = np.linalg.svd(X, full_matrices=False)
-        basis = vt[:dim].T
-    else:
-        w, v = np.linalg.eigh(X.T @ X)
-        basis = v[:, np.argsort(w)[::-1][:dim]]
-    Y = X @ basis
-    return np.split(Y, np.cumsum([len(f) for f in feats])[:-1])
 
 
 def place_costs(narrated: Sequence[Sequence[Span]], n_frames: int, absence_weight: float = DEFAULT_ABSENCE_WEIGHT
