@@ -24,19 +24,15 @@ def discover_steps(
                                          "(default: TASK_DIR)."),
     fps: float | None = options.fps(None, help="Rate of the features extracted from videos (default 2), and of "
                                     ".npy files whose index.json gives none."),
-    features_cache: Path | None = typer.Option(None, "--features-cache", help="Folder where features extracted "
-                                               "from videos are kept and reused (default: OUTPUT's name with "
-                                               ".features, or the user cache when writing to stdout)."),
-    backbone: Literal["lite0", "lite1", "lite2", "classic"] = typer.Option(
-        "lite0", "--backbone", help="Feature extractor for videos without a feature file."),
+    features_cache: Path | None = options.features_cache(),
+    backbone: Literal["lite0", "lite1", "lite2", "classic"] = options.backbone(),
     layout: Literal["Td", "dT"] = options.layout(),
     window: float = typer.Option(10.0, "--window", min=0.0, help="Seconds around its narration a step must lie in."),
     each_step: Literal["at-most-once", "once"] = typer.Option(
         "at-most-once", "--each-step", help="at-most-once (a video may leave out steps it does not narrate) or once."),
     absence_weight: float = typer.Option(1.0, "--absence-weight", min=0.0, help="Cost of placing a step a video "
                                          "does not narrate, scaled by how rarely the other videos narrate it."),
-    pca_dim: int = typer.Option(128, "--pca-dim", min=0, help="Reduce wider features to this many principal "
-                                "components before the video stage (0: never)."),
+    pca_dim: int = options.pca_dim(),
     max_slots: int = typer.Option(20, "--max-slots", min=1, help="Largest template the text alignment may build."),
     min_support: int = typer.Option(2, "--min-support", min=1, help="Videos a step must be narrated in."),
     no_merge: bool = typer.Option(False, "--no-merge", help="Do not merge near-synonym verbs (chop/dice/slice)."),
@@ -65,7 +61,7 @@ def discover_steps(
                  window=window, each_step=each_step, absence_weight=absence_weight, max_slots=max_slots,
                  min_support=min_support, merge_synonyms=not no_merge,
                  paraphrases=None if paraphrases == "auto" else paraphrases == "yes", lam=lam, max_iter=max_iter,
-                 tol=tol, seed=seed, features_cache=features_cache or _cache_beside(output), backbone=backbone,
+                 tol=tol, seed=seed, features_cache=features_cache or options.cache_beside(output), backbone=backbone,
                  pca_dim=pca_dim or None)
     doc = result.to_json()
     gold = None
@@ -79,13 +75,6 @@ def discover_steps(
     if plot is not None:
         _plots(plot, doc, gold)
         info(f"wrote {len(doc['videos'])} timeline(s) to {plot}")
-
-
-def _cache_beside(output: str) -> Path | None:
-    """The default feature cache: beside the output file (None for stdout: the library's user cache)."""
-    from wsl.features.cache import default_cache_dir
-
-    return None if output == "-" else default_cache_dir(output, anchor=output)
 
 
 def evaluate(
