@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from wsl.data.narrated import NarratedSetParams, make_narrated_set
+from wsl.data.synth_narrated_set import NarratedSetParams, make_narrated_set
 from wsl.milnce import MilNceConfig, train
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from wsl.data.narrated import NarratedSetParams, make_narrated_set
+from wsl.data.synth_narrated_set import NarratedSetParams, make_narrated_set
 from wsl.milnce import train
 from wsl.milnce.evaluation import evaluate, narration_baseline_files
 

@@ -45,7 +45,7 @@ def main() -> None:
     if not torch.cuda.is_available():
         print(json.dumps({"benchmark": "milnce_gpu", "skipped": "no CUDA device"}))
         return
-    from wsl.data.narrated import NarratedSetParams, make_narrated_set
+    from wsl.data.synth_narrated_set import NarratedSetParams, make_narrated_set
     from wsl.milnce import MilNceConfig, train
     from wsl.milnce.loss import milnce_loss, nce_loss
     from wsl.milnce.model import build_model

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wsl.data.narrated import NarratedSetParams, make_narrated_set
+from wsl.data.synth_narrated_set import NarratedSetParams, make_narrated_set
 
 SMALL = ["--epochs", "2", "--batch-size", "16", "--embed-dim", "32", "--clips-per-video", "2", "--device", "cpu"]
 

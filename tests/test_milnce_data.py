@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from wsl.data.howto100m import Caption, read_caption_dir, read_captions, skipped_summary
-from wsl.data.narrated import NarratedSetParams, make_narrated_set
+from wsl.data.synth_narrated_set import NarratedSetParams, make_narrated_set
 from wsl.errors import BadInput
 from wsl.milnce.data import candidate_indices, clip_windows, read_sentence_pairs, sample_clip
 from wsl.milnce.text import Vocabulary, tokenize

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wsl.data.narrated import NarratedSetParams, make_narrated_set
+from wsl.data.synth_narrated_set import NarratedSetParams, make_narrated_set
 from wsl.errors import BadInput
 from wsl.milnce import MilNceConfig, evaluate, load, train
 

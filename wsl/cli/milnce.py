@@ -166,7 +166,7 @@ def narrated(
     seed: int = options.seed(),
 ) -> None:
     """MIL-NCE: narrated videos with known speech/action misalignment (features + captions; docs/milnce.md)."""
-    from wsl.data.narrated import NarratedSetParams, make_narrated_set
+    from wsl.data.synth_narrated_set import NarratedSetParams, make_narrated_set
     from wsl.progress import info
 
     p = NarratedSetParams(train_videos=train_videos, test_videos=test_videos, shift_std=shift_std,

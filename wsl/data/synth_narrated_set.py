@@ -154,7 +154,7 @@ def make_narrated_set(folder: str | os.PathLike[str], params: NarratedSetParams 
 
                 frames = _frames(rng, segs, duration, p, verb_colours, obj_colours)
                 write_video(root / "videos" / f"{vid}.mp4", frames, p.video_fps)
-        update_index(root / "features", {"_defaults": {"fps": p.fps, "source": "wsl.data.narrated"}})
+        update_index(root / "features", {"_defaults": {"fps": p.fps, "source": "wsl.data.synth_narrated_set"}})
         if split == "test":
             write_text(root / "pairs.csv", _csv(pairs, ("video_id", "start", "end", "text")))
             counts["pairs"] = len(pairs)
