@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.cluster.hierarchy import DisjointSet
 
 from wsl.actions.gaussian import GaussianScorer
 from wsl.solvers.bags import BagPolytope
@@ -38,25 +39,18 @@ class BagSearch:
                  rng: np.random.Generator):
         self.Xs, self.dom, self.K, self.shrinkage, self.starts, self.rng = Xs, dom, K, shrinkage, starts, rng
         self.bg = 0 if with_bg else None
-        parent = list(range(len(dom.bags)))
-
-        def find(a: int) -> int:
-            while parent[a] != a:
-                parent[a] = parent[parent[a]]
-                a = parent[a]
-            return a
-
+        linked = DisjointSet(range(len(dom.bags)))
         first: dict[int, int] = {}
         for j, need in enumerate(dom.bag_labels):
             for k in need:
                 if int(k) in first:
-                    parent[find(j)] = find(first[int(k)])
+                    linked.merge(j, first[int(k)])
                 else:
                     first[int(k)] = j
         groups: dict[int, list[int]] = {}
         for j, need in enumerate(dom.bag_labels):
             if len(need):
-                groups.setdefault(find(j), []).append(j)
+                groups.setdefault(linked[j], []).append(j)
         self.parts = [self._part(js) for js in groups.values()]
         covered = np.zeros(dom.n_rows, dtype=bool)
         for part in self.parts:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.cluster.hierarchy import DisjointSet
 
 from wsl.text.relations import Relation
 
@@ -99,23 +100,13 @@ def merge_keys(keys: Sequence[str], counts: Counter[str], encode: Encoder | None
     V = encode(keys)
     V = V / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)
     S = V @ V.T
-    parent = list(range(len(keys)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    alike = DisjointSet(keys)
     pairs = together or set()
     for i, j in zip(*np.nonzero(np.triu(threshold <= S, k=1)), strict=True):
         if frozenset((keys[int(i)], keys[int(j)])) not in pairs:
-            parent[find(int(i))] = find(int(j))
-    groups: dict[int, list[str]] = {}
-    for i, k in enumerate(keys):
-        groups.setdefault(find(i), []).append(k)
+            alike.merge(keys[int(i)], keys[int(j)])
     out = {}
-    for members in groups.values():
+    for members in alike.subsets():
         head = max(members, key=lambda k: (counts[k], -len(k), k))
         out.update({k: head for k in members})
     return out
@@ -205,14 +196,7 @@ def conjunction_groups(videos: Sequence[Sequence[Relation]], share: float = CONJ
             cues.setdefault(r.key, set()).add((n, _cue(r)))
             first.setdefault(r.key, (n, i))
     keys = sorted(cues)
-    parent = {k: k for k in keys}
-
-    def find(k: str) -> str:
-        while parent[k] != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
-
+    joint = DisjointSet(keys)
     pairs: set[tuple[str, str]] = set()
     for rels in videos:
         by_cue: dict[tuple[float, float, int | None], set[str]] = {}
@@ -223,12 +207,9 @@ def conjunction_groups(videos: Sequence[Sequence[Relation]], share: float = CONJ
     for a, b in sorted(pairs):
         both = len(cues[a] & cues[b])
         if both >= min_together and both >= share * len(cues[a]) and both >= share * len(cues[b]):
-            parent[find(a)] = find(b)
-    groups: dict[str, list[str]] = {}
-    for k in keys:
-        groups.setdefault(find(k), []).append(k)
+            joint.merge(a, b)
     out: dict[str, str] = {}
-    for members in groups.values():
+    for members in joint.subsets():
         if len(members) > 1:
             head = min(members, key=lambda k: (-len(cues[k]), first[k]))
             out.update({k: head for k in members if k != head})
@@ -238,23 +219,13 @@ def conjunction_groups(videos: Sequence[Sequence[Relation]], share: float = CONJ
 def _join(canon: dict[str, str], joint: dict[str, str], counts: Counter[str]) -> dict[str, str]:
     """``canon`` with the conjunction groups ``joint`` (part -> head) unioned in, each group named by
     its most frequent member."""
-    parent = {k: k for k in canon}
-
-    def find(k: str) -> str:
-        while parent[k] != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
-
+    linked = DisjointSet(canon)
     for k, c in canon.items():
-        parent[find(k)] = find(c)
+        linked.merge(k, c)
     for k, h in joint.items():
-        parent[find(k)] = find(h)
-    groups: dict[str, list[str]] = {}
-    for k in canon:
-        groups.setdefault(find(k), []).append(k)
+        linked.merge(k, h)
     out = {}
-    for members in groups.values():
+    for members in linked.subsets():
         heads = {joint.get(k, k) for k in members}
         head = max(heads, key=lambda k: (counts[k], -len(k), k))
         out.update({k: head for k in members})
