@@ -143,6 +143,25 @@ class OrderingProblem:
         return np.asarray(self.Xc @ W.astype(np.float32), dtype=np.float64) + b
 
 
+_CERTIFIED = "certified duality gap below tolerance"
+
+
+def _record(history: list[tuple[float, float]], callback: Callable[[OptimizeResult], Any] | None, fun: float,
+            gap: float, nit: int, *, atol: float, rtol: float, max_iter: int, max_seconds: float | None,
+            elapsed: float) -> str | None:
+    """Log one check of a solve (history, callback) and say why it stops there, or None to go on."""
+    history.append((fun, gap))
+    if callback is not None:
+        callback(OptimizeResult(x=None, fun=fun, gap=gap, nit=nit))
+    if gap <= atol + rtol * abs(fun):
+        return _CERTIFIED
+    if nit == max_iter:
+        return "maximum number of iterations reached"
+    if max_seconds is not None and elapsed > max_seconds:
+        return "time limit reached"
+    return None
+
+
 def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str = "apg", max_iter: int = 500,
                    atol: float = 0.0, rtol: float = 1e-3, max_seconds: float | None = None,
                    clock: Callable[[], float] | None = None,
@@ -191,16 +210,10 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
         fw_gap = float(np.vdot(G, Z) - gS.sum())
         best_lb = max(best_lb, fun - fw_gap)
         gap = fun - best_lb
-        history.append((fun, gap))
-        if callback is not None:
-            callback(OptimizeResult(x=None, fun=fun, gap=gap, nit=nit))
-        if gap <= atol + rtol * abs(fun):
-            success, message = True, "certified duality gap below tolerance"
-            break
-        if nit == max_iter:
-            break
-        if max_seconds is not None and clock() - start > max_seconds:
-            message = "time limit reached"
+        why = _record(history, callback, fun, gap, nit, atol=atol, rtol=rtol, max_iter=max_iter,
+                      max_seconds=max_seconds, elapsed=clock() - start)
+        if why is not None:
+            success, message = why == _CERTIFIED, why
             break
         if method == "fw":
             a_lab, gmax, j = None, 1.0, -1
@@ -290,16 +303,10 @@ def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: 
             if f_f < best_f:
                 best_f, best_c, best_fw = f_f, cf, f_f - lb
             gap = best_f - best_lb
-            history.append((best_f, gap))
-            if callback is not None:
-                callback(OptimizeResult(x=None, fun=best_f, gap=gap, nit=nit))
-            if gap <= atol + rtol * abs(best_f):
-                success, message = True, "certified duality gap below tolerance"
-                break
-            if nit == max_iter:
-                break
-            if max_seconds is not None and clock() - start > max_seconds:
-                message = "time limit reached"
+            why = _record(history, callback, best_f, gap, nit, atol=atol, rtol=rtol, max_iter=max_iter,
+                          max_seconds=max_seconds, elapsed=clock() - start)
+            if why is not None:
+                success, message = why == _CERTIFIED, why
                 break
         t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_k * t_k))
         beta = (t_k - 1.0) / t_next
