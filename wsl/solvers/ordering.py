@@ -130,13 +130,13 @@ class OrderingProblem:
         return U, Z.sum(axis=0), (Z * Z).sum(axis=0)
 
     def lower_bound(self, Z: np.ndarray, U: np.ndarray, colsum: np.ndarray, sq: np.ndarray
-                    ) -> tuple[float, float, np.ndarray]:
-        """f(Z), the Frank-Wolfe bound f(Z) - gap(Z) <= f* (valid at ANY Z: the tangent plane of a
-        convex f lies below it) and the gradient at Z."""
+                    ) -> tuple[float, float, np.ndarray, np.ndarray]:
+        """f(Z), the Frank-Wolfe gap at Z (f(Z) - gap <= f*, valid at ANY Z: the tangent plane of a
+        convex f lies below it), the gradient at Z and the oracle's vertex (labels) for it."""
         f = self.quad(sq, colsum, U) + float(colsum @ self.c)
         G = self.grad(Z, U, colsum)
         s_lab = self.oracle(G)
-        return f, f - float(np.vdot(G, Z) - G[np.arange(self.n), s_lab].sum()), G
+        return f, float(np.vdot(G, Z) - G[np.arange(self.n), s_lab].sum()), G, s_lab
 
     def scores(self, Z: np.ndarray) -> np.ndarray:
         W, b = self.classifier(Z)
@@ -203,11 +203,7 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
     # iterates (their running average, tried too, gave no better one)
     best_lb, fw_gap = -np.inf, np.inf
     for nit in range(max_iter + 1):
-        fun = p.quad(sq, colsum, U) + float(colsum @ p.c)
-        G = p.grad(Z, U, colsum)
-        s_lab = p.oracle(G)
-        gS = G[rows, s_lab]
-        fw_gap = float(np.vdot(G, Z) - gS.sum())
+        fun, fw_gap, G, s_lab = p.lower_bound(Z, U, colsum, sq)
         best_lb = max(best_lb, fun - fw_gap)
         gap = fun - best_lb
         why = _record(history, callback, fun, gap, nit, atol=atol, rtol=rtol, max_iter=max_iter,
@@ -221,7 +217,7 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
             j, a_lab, gmax = active.away(G)
         # direction D = S - A (A = Z for plain FW): its summaries without forming it densely
         if a_lab is None:
-            slope = -gap
+            slope = -fw_gap  # <G, S - Z> at this iterate (the certified gap may be smaller)
             sU = p.gather(s_lab)
             dU = sU - U
             s_cnt = np.bincount(s_lab, minlength=K).astype(np.float64)
@@ -297,11 +293,12 @@ def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: 
         if nit % check_every == 0 or nit == max_iter:
             cf = poly.repair(c)
             Zf = poly.to_Z(cf)
-            f_f, lb, _ = p.lower_bound(Zf, *p.stats(Zf))
+            f_f, fw_f, _, _ = p.lower_bound(Zf, *p.stats(Zf))
+            lb = f_f - fw_f
             del Zf
             best_lb = max(best_lb, lb)
             if f_f < best_f:
-                best_f, best_c, best_fw = f_f, cf, f_f - lb
+                best_f, best_c, best_fw = f_f, cf, fw_f
             gap = best_f - best_lb
             why = _record(history, callback, best_f, gap, nit, atol=atol, rtol=rtol, max_iter=max_iter,
                           max_seconds=max_seconds, elapsed=clock() - start)
