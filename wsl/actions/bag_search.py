@@ -9,7 +9,7 @@ import math
 import numpy as np
 from scipy.cluster.hierarchy import DisjointSet
 
-from wsl.actions.gaussian import GaussianScorer
+from wsl.actions.gaussian import GaussianScorer, toward_spherical
 from wsl.solvers.bags import BagPolytope
 
 
@@ -123,7 +123,7 @@ class BagSearch:
             cov = GaussianScorer(self.shrinkage).fit(self.Xs, labels, self.K).cov_
             # half way to spherical: a covariance fitted to the current labels favours them (wrong
             # labels shrink it along their own errors), which locks the search in its first basin
-            cov = (1 - SEARCH_SPHERICAL) * cov + SEARCH_SPHERICAL * np.eye(len(cov)) * np.trace(cov) / len(cov)
+            cov = toward_spherical(cov, SEARCH_SPHERICAL)
             Z = np.linalg.solve(np.linalg.cholesky(cov), self.Xs.T).T  # whitened: scatter = -2 log-likelihood
             M, counts = self._means(Z, labels, self.K)
             bg_mean = M[0] if self.bg is not None and counts[0] > 0 else None
@@ -189,9 +189,7 @@ class BagSearch:
         k = min(n_lab, len(Zp))
         centres, assign = kmeans(Zp, k, self.rng)
         listed = part.sub.allowed[:, first:]  # (n, n_lab): the sample's bag lists the label
-        S = np.zeros((k, n_lab))
-        np.add.at(S, assign, listed.astype(np.float64))
-        r, c = linear_sum_assignment(-S)
+        r, c = linear_sum_assignment(-one_hot_sum(assign, listed.astype(np.float64), k))
         seed = np.zeros((len(part.cols), Zp.shape[1]))
         seeded = np.zeros(len(part.cols), dtype=np.int64)
         seed[c + first] = centres[r]

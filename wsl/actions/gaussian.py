@@ -7,6 +7,12 @@ import numpy as np
 from wsl.solvers.diffrac import one_hot
 
 
+def toward_spherical(cov: np.ndarray, share: float) -> np.ndarray:
+    """``cov`` with ``share`` of it replaced by the spherical covariance of the same trace."""
+    d = cov.shape[0]
+    return (1 - share) * cov + share * (np.trace(cov) / d) * np.eye(d)
+
+
 class GaussianScorer:  # an internal model of the refinement, not a user-facing estimator
     """Class-conditional Gaussians with one shared, shrunk covariance (LDA): calibrated frame costs.
 
@@ -27,7 +33,7 @@ class GaussianScorer:  # an internal model of the refinement, not a user-facing 
         # within-class scatter: sum_t x x^T - sum_k n_k mu_k mu_k^T
         cov = (X.T @ X - (means.T * counts) @ means) / max(len(X) - int(present.sum()), 1)
         d = cov.shape[0]
-        cov = (1 - self.shrinkage) * cov + self.shrinkage * (np.trace(cov) / d) * np.eye(d)
+        cov = toward_spherical(cov, self.shrinkage)
         # a floor: with as many classes as samples the within-class scatter is 0 and cov singular
         cov += 1e-9 * max(float(np.einsum("ij,ij->", X, X)) / max(len(X) * d, 1), 1e-12) * np.eye(d)
         prec_means = np.linalg.solve(cov, means.T)  # (d, K)
