@@ -246,14 +246,19 @@ class StepLocalizer(BaseEstimator):
                      f"{self.tol:g}); the placements may be off the optimum: raise the iteration limit "
                      "(max_iter / --max-iter) or the tolerance (tol / --tol)")
 
-            def labels_of(G: np.ndarray) -> np.ndarray:  # vertex labels with column K = "no step here"
-                out = np.full(G.shape[0], K, dtype=np.int64)
-                rel = G[:, :K] - G[:, K:]
+            def placed_labels(rel: np.ndarray, present: list[np.ndarray] | None = None) -> np.ndarray:
+                """Labels (column K = "no step here") of each video's cheapest placement for the
+                costs ``rel`` (N, K); ``present``: per video, exactly these steps placed."""
+                out = np.full(rel.shape[0], K, dtype=np.int64)
                 for n, b in enumerate(blocks):
-                    pos = _ordered_lmo(rel[b], windows[n], order_list[n], self.at_most_once, names[n])
+                    pos = _ordered_lmo(rel[b], windows[n], order_list[n], self.at_most_once, names[n],
+                                       None if present is None else present[n])
                     placed = pos >= 0
                     out[b.start + pos[placed]] = np.flatnonzero(placed)
                 return out
+
+            def labels_of(G: np.ndarray) -> np.ndarray:  # G (N, K + 1), its last column "no step here"
+                return placed_labels(G[:, :K] - G[:, K:])
 
             rest_cost = _RestColumn(cost)
             labels, self.rounding_, f_best = round_assignment(_with_rest(res.x), rest_cost, labels_of)  # type: ignore[arg-type]
@@ -263,11 +268,7 @@ class StepLocalizer(BaseEstimator):
                 # Decide presence per (video, step) from its total relaxed mass, then place.
                 present = [res.x[b].sum(axis=0) >= 0.5 for b in blocks]
                 for name, G in (("mass, nearest", -res.x), ("mass, classifier", -cost.scores(res.x))):
-                    cand = np.full(cost.n, K, dtype=np.int64)
-                    for n, b in enumerate(blocks):
-                        pos = _ordered_lmo(G[b], windows[n], order_list[n], True, names[n], present[n])
-                        placed = pos >= 0
-                        cand[b.start + pos[placed]] = np.flatnonzero(placed)
+                    cand = placed_labels(G, present)
                     f = rest_cost(one_hot(cand, K + 1))
                     if f < f_best:
                         labels, self.rounding_, f_best = cand, name, f
