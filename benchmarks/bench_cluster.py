@@ -11,13 +11,14 @@ a per-bag offset o_bag ~ N(0, 0.5^2 I_32) and e ~ N(0, I_32); 5% of bags also li
 task that none of their samples carries. Face tracks: mu ~ N(0, 1.5^2 I_32) + noise * e.
 
 For each noise level: ``random`` = a uniform label among the sample's bag labels (expected accuracy);
-``bound`` = the identifiability bound from the bags alone (labels listed by exactly the same bags
-form a group of size g, and no bag-based method does better than 1/g on their samples in
-expectation; face tracks: the unnamed tracks count as identifiable, background being their answer);
+``bound`` = the identifiability bound (`wsl.eval.clustering.identifiability_bound`: labels listed by
+exactly the same bags, or whose samples all sit in one and the same bag, are exchangeable, and no
+bag-based method does better than 1/g on the samples of a label exchangeable with g in expectation;
+face tracks: the unnamed tracks count as identifiable, background being their answer);
 ``supervised`` = a shared-covariance Gaussian classifier fit on the true labels, decoded
 by the same exact at-least-one assignment; ``convex`` = the convex stage alone (refine=0); ``ours``
 = the default `wsl.cluster`; ``ours_expected`` = its accuracy with the naming inside each ambiguity group
-taken at random (what the bound assumes; raw accuracy swings by whole groups); ``from_gold`` = the same
+among exchangeable labels taken at random (what the bound assumes; raw accuracy swings by whole groups); ``from_gold`` = the same
 model and search started from the true labels, and whether that ends with a better score than ours
 (yes: the search falls short; no: the likelihood itself prefers the wrong answer).
 Calibration: expected calibration error of the chosen label's probability against the true labels,
@@ -44,7 +45,7 @@ from wsl.data.action_tasks import face_track_bags
 from wsl.data.coin import sample_coin_tasks
 from wsl.data.mining_youtube import read_mining_youtube
 from wsl.data.segments import BACKGROUND, ActionVideo
-from wsl.eval.clustering import calibration_error
+from wsl.eval.clustering import calibration_error, expected_accuracy, identifiability_bound
 from wsl.progress import Status
 from wsl.solvers.bags import BagPolytope
 
@@ -98,36 +99,6 @@ def random_baseline(gold: Sequence[str], bags: Sequence[Sequence[int]], labels: 
         for i in rows:
             acc[i] = (gold[i] in need) / max(len(need), 1)
     return float(acc.mean())
-
-
-def _groups(labels: Sequence[Sequence[str]]) -> dict[str, list[str]]:
-    """Each label -> the labels listed by exactly the same bags (itself included)."""
-    sig: dict[str, list[int]] = {}
-    for j, need in enumerate(labels):
-        for lab in need:
-            sig.setdefault(lab, []).append(j)
-    by: dict[tuple[int, ...], list[str]] = {}
-    for lab, js in sig.items():
-        by.setdefault(tuple(js), []).append(lab)
-    return {lab: by[tuple(js)] for lab, js in sig.items()}
-
-
-def identifiability_bound(gold: Sequence[str], labels: Sequence[Sequence[str]], background_ok: bool = False) -> float:
-    """Expected accuracy of a method that clusters perfectly and names each group of labels listed by
-    exactly the same bags at random; ``background_ok``: unnamed samples count as identifiable (they
-    are what no bag lists, so background is their right answer)."""
-    grp = _groups(labels)
-    return float(np.mean([1.0 / len(grp[g]) if g in grp else float(background_ok and g == BACKGROUND)
-                          for g in gold]))
-
-
-def expected_accuracy(pred: Sequence[str], gold: Sequence[str], labels: Sequence[Sequence[str]]) -> float:
-    """Accuracy with the naming inside each ambiguity group taken at random, as in the bound: a
-    prediction in the gold label's group scores 1/g. Raw accuracy swings by whole groups (a pair of
-    labels named the wrong way round costs both), so this is what compares with the bound."""
-    grp = _groups(labels)
-    return float(np.mean([(1.0 / len(grp[g]) if p in grp[g] else 0.0) if g in grp else float(p == g)
-                          for p, g in zip(pred, gold, strict=True)]))
 
 
 def supervised(X: np.ndarray, gold: Sequence[str], bags: Sequence[Sequence[int]], labels: Sequence[Sequence[str]]
@@ -189,7 +160,7 @@ def ours(X: np.ndarray, gold: list[str], bags: list[list[int]], labels: list[lis
     res = solve(X, bags, labels)
     out: dict[str, object] = {"seconds": time.perf_counter() - t}
     out["ours"] = float(np.mean(np.array(res.labels) == np.array(gold)))
-    out["ours_expected"] = expected_accuracy(res.labels, gold, labels)
+    out["ours_expected"] = expected_accuracy(res.labels, gold, bags, labels)
     out["converged"] = bool(res.solver["converged"])
     out["background_used"] = res.background_used
     out.update(calibration(res, X, gold))
@@ -200,11 +171,11 @@ def run(struct: dict[str, object], noise: float, seed: int) -> dict[str, object]
     gold, bags, labels, of = struct["eval"]  # type: ignore[misc]
     X = struct["features"](gold, of, noise, seed)  # type: ignore[operator]
     out: dict[str, object] = {"noise": noise, "random": random_baseline(gold, bags, labels),
-                              "bound": identifiability_bound(gold, labels),
+                              "bound": identifiability_bound(gold, bags, labels),
                               "supervised": supervised(X, gold, bags, labels)}
     convex = solve(X, bags, labels, refine=0)
     out["convex"] = float(np.mean(np.array(convex.labels) == np.array(gold)))
-    out["convex_expected"] = expected_accuracy(convex.labels, gold, labels)
+    out["convex_expected"] = expected_accuracy(convex.labels, gold, bags, labels)
     res, figures = ours(X, gold, bags, labels)
     out.update(figures)
     out.update(from_gold(X, gold, bags, labels, res))
@@ -222,7 +193,7 @@ def run_faces(noise: float, seed: int, n_scenes: int) -> dict[str, object]:
     X, gold, bags, labels = make(seed)
     # background samples: "random" and "bound" give them the background label when it is the only choice
     out: dict[str, object] = {"noise": noise, "samples": len(gold), "bags": len(bags),
-                              "bound": identifiability_bound(gold, labels, background_ok=True)}
+                              "bound": identifiability_bound(gold, bags, labels, background=BACKGROUND)}
     acc = []
     for rows, need in zip(bags, labels, strict=True):
         for i in rows:

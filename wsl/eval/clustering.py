@@ -1,5 +1,6 @@
-"""Metrics for naming samples from bags (Bojanowski et al. 2013): accuracy and the curve of accuracy
-against the share of samples labelled, most confident first."""
+"""Metrics for naming samples from bags (Bojanowski et al. 2013): accuracy, the curve of accuracy
+against the share of samples labelled (most confident first), and what the bags allow at best (the
+identifiability bound, and accuracy measured the same way)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,73 @@ def calibration_error(proba_of_chosen: Sequence[float], correct: Sequence[bool],
         if m.any():
             err += abs(c[m].mean() - p[m].mean()) * m.mean()
     return float(err)
+
+
+def exchangeable_labels(gold: Sequence[str], bags: Sequence[Sequence[int]], bag_labels: Sequence[Sequence[str]]
+                         ) -> dict[str, set[str]]:
+    """Each listed label -> the labels (itself included) whose names no bag-based method can tell from it.
+
+    Two reasons, both about perfectly clustered samples whose names are chosen from the bags:
+    - the labels are listed by exactly the same bags (every bag constraint treats them alike);
+    - the label's samples all sit in ONE bag b, and so do the other label's: nothing outside b pins
+      either mean, so exchanging the two names inside b keeps every bag satisfied and the same
+      likelihood (a label listed by more bags whose samples all sit in b, such as a bag listing an
+      absent label, is pinned by no sample outside b either).
+    The relation is not transitive (a label whose samples span bags is pinned, though it may share
+    its bag list with one that is not), so each label gets its own set rather than a partition.
+    """
+    listed: dict[str, set[int]] = {}
+    for j, need in enumerate(bag_labels):
+        for lab in need:
+            listed.setdefault(lab, set()).add(j)
+    holds: dict[str, set[int]] = {}  # label -> listing bags that hold one of its samples
+    for j, rows in enumerate(bags):
+        need = set(bag_labels[j])
+        for i in rows:
+            if 0 <= i < len(gold) and gold[i] in need:
+                holds.setdefault(gold[i], set()).add(j)
+    by_sig: dict[frozenset[int], set[str]] = {}
+    for lab, js in listed.items():
+        by_sig.setdefault(frozenset(js), set()).add(lab)
+    by_bag: dict[int, set[str]] = {}
+    for lab, js in holds.items():
+        if len(js) == 1:
+            by_bag.setdefault(next(iter(js)), set()).add(lab)
+    out = {}
+    for lab, js in listed.items():
+        same = set(by_sig[frozenset(js)])
+        if len(holds.get(lab, ())) == 1:
+            same |= by_bag[next(iter(holds[lab]))]
+        out[lab] = same
+    return out
+
+
+def identifiability_bound(gold: Sequence[str], bags: Sequence[Sequence[int]], bag_labels: Sequence[Sequence[str]],
+                          background: str | None = None) -> float:
+    """Expected accuracy of a method that clusters perfectly and names each sample at random among the
+    labels exchangeable with its true one (:func:`exchangeable_labels`): 1/g for a set of g.
+    ``background``: samples of that label (listed by no bag) count as identifiable, background
+    being their answer; any other unlisted label scores 0."""
+    ex = exchangeable_labels(gold, bags, bag_labels)
+    if not gold:
+        return 0.0
+    return float(np.mean([1.0 / len(ex[g]) if g in ex else float(background is not None and g == background)
+                          for g in gold]))
+
+
+def expected_accuracy(pred: Sequence[str], gold: Sequence[str], bags: Sequence[Sequence[int]],
+                      bag_labels: Sequence[Sequence[str]]) -> float:
+    """Accuracy with the naming among exchangeable labels taken at random, as in
+    :func:`identifiability_bound`: a prediction among the g labels exchangeable with the gold one
+    scores 1/g. Raw accuracy swings by whole groups (two names the wrong way round cost both), so
+    this is what compares with the bound."""
+    if len(pred) != len(gold):
+        raise ValueError(f"{len(pred)} predictions for {len(gold)} gold labels")
+    ex = exchangeable_labels(gold, bags, bag_labels)
+    if not gold:
+        return 0.0
+    return float(np.mean([(1.0 / len(ex[g]) if p in ex[g] else 0.0) if g in ex else float(p == g)
+                          for p, g in zip(pred, gold, strict=True)]))
 
 
 def evaluate_cluster(predictions: str | os.PathLike[str] | Sequence[str], gold: str | os.PathLike[str] | Sequence[str],
