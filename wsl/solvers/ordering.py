@@ -39,6 +39,7 @@ from scipy.optimize import OptimizeResult
 
 from wsl.errors import BadInput
 from wsl.solvers.oracles import Chain, RaggedChains, check_chain_lengths
+from wsl.solvers.extrapolation import RREWindow
 from wsl.solvers.order_polytope import OrderPolytope
 from wsl.solvers.prep import blocks_from_lengths
 
@@ -262,15 +263,17 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
 def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: float, rtol: float,
                max_seconds: float | None, callback: Callable[[OptimizeResult], Any] | None,
                clock: Callable[[], float] | None = None,
-               sweeps: int = 1, check_every: int = 10) -> OptimizeResult:
+               sweeps: int = 1, check_every: int = 10, rre: int = 16) -> OptimizeResult:
     """Accelerated projected gradient (FISTA with gradient restart) in the cumulative coordinates c of
     :class:`~wsl.solvers.order_polytope.OrderPolytope`, step 1 / (max w / N * ||c -> Z||^2) (the
     Lipschitz constant; backtracking from a quarter of it bought nothing), the projection by
     warm-started Dykstra (one sweep per iteration: the increments carry over, so the sweeps
     accumulate across iterations). Every ``check_every`` iterations the iterate is repaired to an
     exactly feasible point (the upper bound) and the Frank-Wolfe bound f(Y) - gap(Y) <= f*, valid at
-    any Y, is taken at it and at the extrapolated point; the certified gap is the best upper bound
-    minus the best lower bound."""
+    any Y, is taken at it and at the reduced-rank extrapolation of the last ``rre`` steps
+    (:mod:`wsl.solvers.extrapolation`; late in a run it is 5-10x tighter than the bound at the
+    iterates, where the bound at FISTA's momentum point gained nothing); the certified gap is the
+    best upper bound minus the best lower bound."""
     import time
 
     clock = clock or time.perf_counter
@@ -287,10 +290,18 @@ def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: 
     t_k = 1.0
     best_f, best_c, best_fw = np.inf, c, np.inf  # the best exactly feasible point (kept as c: smaller)
     best_lb = -np.inf
+    window = RREWindow(rre) if rre else None
     history: list[tuple[float, float]] = []
     success, message, nit, gap = False, "maximum number of iterations reached", 0, np.inf
     for nit in range(max_iter + 1):
         if nit % check_every == 0 or nit == max_iter:
+            w = window.extrapolate(c) if window is not None else None
+            if w is not None:  # the bound at the extrapolated iterate (need not be feasible)
+                Zw = poly.to_Z(w)
+                del w
+                f_w, fw_w, _, _ = p.lower_bound(Zw, *p.stats(Zw))
+                del Zw
+                best_lb = max(best_lb, f_w - fw_w)
             cf = poly.repair(c)
             Zf = poly.to_Z(cf)
             f_f, fw_f, _, _ = p.lower_bound(Zf, *p.stats(Zf))
@@ -313,9 +324,6 @@ def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: 
         Zy = poly.to_Z(y)
         Uy, coly = (1 + beta) * U - beta * U_prev, (1 + beta) * col - beta * col_prev
         Gy = p.grad(Zy, Uy, coly)
-        if nit % check_every == check_every // 2:  # the bound at the extrapolated point
-            f_y = p.quad((Zy * Zy).sum(axis=0), coly, Uy) + float(coly @ p.c)
-            best_lb = max(best_lb, f_y - float(np.vdot(Gy, Zy) - Gy[np.arange(p.n), p.oracle(Gy)].sum()))
         del Zy
         y -= step * poly.grad_c(Gy)
         del Gy
@@ -324,6 +332,8 @@ def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: 
         # restart when the momentum points against the step taken (O'Donoghue-Candes): <c_new - c, c - c_prev> < 0
         if float(np.vdot(c_new, c) - np.vdot(c_new, c_prev) - np.vdot(c, c) + np.vdot(c, c_prev)) < 0:
             t_next = 1.0
+        if window is not None:
+            window.push(c_new, c)
         c_prev, U_prev, col_prev = c, U, col
         c = c_new
         U, col, _ = p.stats(poly.to_Z(c))
