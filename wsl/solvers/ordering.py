@@ -38,8 +38,8 @@ import scipy.sparse
 from scipy.optimize import OptimizeResult
 
 from wsl.errors import BadInput
-from wsl.solvers.oracles import Chain, RaggedChains, check_chain_lengths
 from wsl.solvers.extrapolation import RREWindow
+from wsl.solvers.oracles import Chain, RaggedChains, check_chain_lengths
 from wsl.solvers.order_polytope import OrderPolytope
 from wsl.solvers.prep import blocks_from_lengths
 
