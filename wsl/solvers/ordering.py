@@ -291,22 +291,24 @@ def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: 
     best_f, best_c, best_fw = np.inf, c, np.inf  # the best exactly feasible point (kept as c: smaller)
     best_lb = -np.inf
     window = RREWindow(rre) if rre else None
+    cells = np.flatnonzero(poly.valid).astype(np.int32 if poly.valid.size < 2**31 else np.int64)  # the free cells
     history: list[tuple[float, float]] = []
     success, message, nit, gap = False, "maximum number of iterations reached", 0, np.inf
     for nit in range(max_iter + 1):
         if nit % check_every == 0 or nit == max_iter:
-            w = window.extrapolate(c) if window is not None else None
+            w = window.extrapolate(c.ravel()[cells]) if window is not None else None
             if w is not None:  # the bound at the extrapolated iterate (need not be feasible)
-                Zw = poly.to_Z(w)
+                w_c = c.copy()
+                w_c.ravel()[cells] = w
                 del w
-                f_w, fw_w, _, _ = p.lower_bound(Zw, *p.stats(Zw))
+                Zw = poly.to_Z(w_c)
+                del w_c
+                f_w, fw_w = _f_and_gap(p, Zw)
                 del Zw
                 best_lb = max(best_lb, f_w - fw_w)
             cf = poly.repair(c)
-            Zf = poly.to_Z(cf)
-            f_f, fw_f, _, _ = p.lower_bound(Zf, *p.stats(Zf))
+            f_f, fw_f = _f_and_gap(p, poly.to_Z(cf))
             lb = f_f - fw_f
-            del Zf
             best_lb = max(best_lb, lb)
             if f_f < best_f:
                 best_f, best_c, best_fw = f_f, cf, fw_f
@@ -325,7 +327,10 @@ def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: 
         Uy, coly = (1 + beta) * U - beta * U_prev, (1 + beta) * col - beta * col_prev
         Gy = p.grad(Zy, Uy, coly)
         del Zy
-        y -= step * poly.grad_c(Gy)
+        g_c = poly.grad_c(Gy)
+        g_c *= step
+        y -= g_c
+        del g_c
         del Gy
         c_new = poly.project(y, duals, sweeps, overwrite=True)
         del y
@@ -333,7 +338,7 @@ def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: 
         if float(np.vdot(c_new, c) - np.vdot(c_new, c_prev) - np.vdot(c, c) + np.vdot(c, c_prev)) < 0:
             t_next = 1.0
         if window is not None:
-            window.push(c_new, c)
+            window.push(c_new.ravel()[cells], c.ravel()[cells])  # the free cells only: 0.6 of N x M here
         c_prev, U_prev, col_prev = c, U, col
         c = c_new
         U, col, _ = p.stats(poly.to_Z(c))
@@ -341,6 +346,13 @@ def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: 
     return OptimizeResult(x=poly.to_Z(best_c), fun=best_f, gap=best_f - best_lb, nit=nit, success=success,
                           message=message, history=np.array(history).reshape(-1, 2), lower_bound=best_lb,
                           fw_gap=best_fw, active=None, seconds=clock() - start)
+
+
+def _f_and_gap(p: OrderingProblem, Z: np.ndarray) -> tuple[float, float]:
+    """f(Z) and the Frank-Wolfe gap at Z, holding the gradient only inside (an N x K array less at the
+    solver's peak)."""
+    f, fw_gap, _, _ = p.lower_bound(Z, *p.stats(Z))
+    return f, fw_gap
 
 
 class _ActiveLabels:
