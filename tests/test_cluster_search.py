@@ -67,3 +67,17 @@ def test_every_sample_its_own_label_is_no_crash() -> None:
                           {"samples": [3, 4, 5], "labels": ["d", "e", "f"]}])
     assert sorted(res.labels) == ["a", "b", "c", "d", "e", "f"]
     assert np.allclose(res.confidence, 1 / 3)
+
+
+def test_prior_weight_is_noise_over_mean_variance() -> None:
+    """The search's class means are posterior means: prior weight sigma2 / tau2 samples, from the data
+    (noise 2 around means of variance 1 -> about 4; a fixed weight of 1 before round 5)."""
+    from wsl.actions.bag_search import prior_samples
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(40), 25)
+    mu = rng.normal(size=(40, 16))
+    for noise in (1.0, 2.0, 3.0):
+        Z = mu[y] + noise * rng.normal(size=(len(y), 16))
+        Z -= Z.mean(axis=0)
+        assert abs(prior_samples(Z, y, 40) - noise**2) < 0.25 * noise**2

@@ -39,6 +39,7 @@ class BagSearch:
                  rng: np.random.Generator):
         self.Xs, self.dom, self.K, self.shrinkage, self.starts, self.rng = Xs, dom, K, shrinkage, starts, rng
         self.bg = 0 if with_bg else None
+        self.prior_samples = 1.0  # the class means' prior weight, set from the data each outer round
         linked = DisjointSet(range(len(dom.bags)))
         first: dict[int, int] = {}
         for j, need in enumerate(dom.bag_labels):
@@ -81,7 +82,7 @@ class BagSearch:
     def _means(self, Z: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         counts = np.bincount(labels, minlength=n)
         M = one_hot_sum(labels, Z, n)
-        M[counts > 0] /= counts[counts > 0, None] + PRIOR_SAMPLES
+        M[counts > 0] /= counts[counts > 0, None] + self.prior_samples
         return M, counts
 
     def _costs(self, Z: np.ndarray, M: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -125,6 +126,7 @@ class BagSearch:
             # labels shrink it along their own errors), which locks the search in its first basin
             cov = toward_spherical(cov, SEARCH_SPHERICAL)
             Z = np.linalg.solve(np.linalg.cholesky(cov), self.Xs.T).T  # whitened: scatter = -2 log-likelihood
+            self.prior_samples = prior_samples(Z, labels, self.K)
             M, counts = self._means(Z, labels, self.K)
             bg_mean = M[0] if self.bg is not None and counts[0] > 0 else None
             for part in self.parts:
@@ -259,9 +261,25 @@ ANNEAL_DECAY = 0.9
 MAX_SWAP_PAIRS = 200
 
 
-#: prior weight (in samples) pulling each class mean of the search towards the overall mean: a label
-#: listed by one bag would otherwise fit one sample exactly and win it for nothing
-PRIOR_SAMPLES = 1.0
+def prior_samples(Z: np.ndarray, labels: np.ndarray, K: int) -> float:
+    """The weight, in samples, that pulls each class mean of the search towards the overall mean:
+    sigma2 / tau2, with sigma2 the within-class variance per dimension under ``labels`` and tau2
+    the variance of the class means (total minus within). The posterior mean of a class under a
+    N(centre, tau2 I) prior and N(mean, sigma2 I) noise: with few samples a label's mean stays near
+    the centre, so a label listed by one bag cannot fit one or two samples exactly and win them for
+    nothing. (A fixed weight of one sample until round 4; COIN noise 2 has sigma2 / tau2 about 4.)"""
+    counts = np.bincount(labels, minlength=K)
+    sums = one_hot_sum(labels, Z, K)
+    used = counts > 0
+    total = float((Z * Z).sum())
+    within = total - float(((sums[used] ** 2).sum(axis=1) / counts[used]).sum())
+    sigma2 = within / max(len(Z) - int(used.sum()), 1) / Z.shape[1]
+    tau2 = total / len(Z) / Z.shape[1] - sigma2
+    return float(min(sigma2 / max(tau2, 1e-12), MAX_PRIOR_SAMPLES))
+
+
+#: the prior weight's cap (features without class structure give tau2 near 0)
+MAX_PRIOR_SAMPLES = 100.0
 
 
 def one_hot_sum(labels: np.ndarray, Z: np.ndarray, n: int) -> np.ndarray:
