@@ -148,6 +148,9 @@ def _check_chains(costs: Sequence[np.ndarray], chains: Sequence[Chain], names: S
     check_chain_lengths([c.shape[0] for c in costs], chains, min((c.shape[1] for c in costs), default=0), names)
 
 
+_WINDOW = 16  # backtracking looks for a segment's start among its last this many frames first
+
+
 @dataclass(frozen=True)
 class _Bucket:
     """Videos of similar length in one padded table: ``vids`` (by chain length, descending), their
@@ -231,7 +234,7 @@ class RaggedChains:
             i = j
         self.sbase = sbase
         self.n_cells = base
-        self._steps = max(int(lengths_a.max(initial=1)), 1).bit_length()  # binary-search steps
+        self._window = np.arange(-min(_WINDOW, int(lengths_a.max(initial=1))) + 1, 1)
         self._index: dict[tuple[int, bool], np.ndarray] = {}
         self._by_frame: _FrameByFrame | None = None
 
@@ -323,13 +326,22 @@ class RaggedChains:
         while len(act):
             base = self.sbase[act, s_a]
             target = M[base + t_a]
-            lo, hi = np.zeros_like(t_a), t_a.copy()
-            for _ in range(self._steps):  # first u <= t with M[u] == M[t] (M non-increasing there)
-                mid = (lo + hi) >> 1
-                above = M[base + mid] > target
-                lo = np.where(above, mid + 1, lo)
-                hi = np.where(above, hi, mid)
-            t0 = np.where(self.stay[act, s_a], lo, t_a)
+            # the segment starts at the first u <= t with M[u] == M[t] (M is non-increasing there):
+            # look in the last _WINDOW frames first, then binary search before them where needed
+            pos = np.maximum(t_a[:, None] + self._window, 0)
+            first = np.argmax(M[base[:, None] + pos] <= target[:, None], axis=1)
+            t0 = pos[np.arange(len(act)), first]
+            more = np.flatnonzero((first == 0) & (t0 > 0))
+            if len(more):
+                b, tm = base[more], target[more]
+                lo, hi = np.zeros(len(more), dtype=np.int64), t0[more]
+                for _ in range(int(hi.max()).bit_length()):
+                    mid = (lo + hi) >> 1
+                    above = M[b + mid] > tm
+                    lo = np.where(above, mid + 1, lo)
+                    hi = np.where(above, hi, mid)
+                t0[more] = lo
+            t0 = np.where(self.stay[act, s_a], t0, t_a)
             seg_start.append(self.starts[act] + t0)
             seg_len.append(t_a - t0 + 1)
             seg_state.append(s_a)

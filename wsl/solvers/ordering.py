@@ -84,20 +84,32 @@ class OrderingProblem:
 
     def gather(self, labels: np.ndarray, rows: np.ndarray | None = None, minus: np.ndarray | None = None
                ) -> np.ndarray:
-        """Xc^T onehot(labels) (d, K) over all rows or the given ones (minus onehot(``minus``) on the
-        same rows when given): one sparse pass over the rows touched, no copy of X."""
-        r = np.arange(self.n) if rows is None else np.asarray(rows)
+        """Xc^T onehot(labels) (d, K) over all rows or the given (sorted, distinct) ones, minus
+        onehot(``minus``) on the same rows when given: one sparse pass over the rows touched, in row
+        order (the one-hot matrix is built as CSR with one or two entries per row: no sort)."""
         lab = np.asarray(labels)
-        data = np.ones(len(r), dtype=np.float32)
-        if minus is not None:
-            r, lab = np.r_[r, r], np.r_[lab, np.asarray(minus)]
-            data = np.r_[data, -data]
-        S = scipy.sparse.csr_matrix((data, (lab, r)), shape=(self.K, self.n))
-        return np.asarray(S @ self.Xc, dtype=np.float64).T
+        if rows is None:
+            S = scipy.sparse.csr_matrix((np.ones(self.n, dtype=np.float32), lab, np.arange(self.n + 1)),
+                                        shape=(self.n, self.K))
+        else:
+            r = np.asarray(rows)
+            per = 1 if minus is None else 2
+            indptr = np.zeros(self.n + 1, dtype=np.int64)
+            indptr[r + 1] = per
+            np.cumsum(indptr, out=indptr)
+            if minus is None:
+                S = scipy.sparse.csr_matrix((np.ones(len(r), dtype=np.float32), lab, indptr), shape=(self.n, self.K))
+            else:
+                idx = np.empty(2 * len(r), dtype=np.int64)
+                idx[0::2], idx[1::2] = lab, np.asarray(minus)
+                data = np.empty(2 * len(r), dtype=np.float32)
+                data[0::2], data[1::2] = 1.0, -1.0
+                S = scipy.sparse.csr_matrix((data, idx, indptr), shape=(self.n, self.K))
+        return np.asarray(S.T @ self.Xc, dtype=np.float64).T
 
-    def quad(self, sq: np.ndarray, colsum: np.ndarray, U: np.ndarray) -> float:
-        """1/2 sum_k w_k z^T B z from ||z_k||^2, 1^T z_k and Xc^T z_k."""
-        per = sq - colsum * colsum / self.n - (U * self._solve(U)).sum(axis=0)
+    def quad(self, sq: np.ndarray, colsum: np.ndarray, U: np.ndarray, V: np.ndarray | None = None) -> float:
+        """1/2 sum_k w_k z^T B z from ||z_k||^2, 1^T z_k and U = Xc^T z_k (V = M^-1 U when known)."""
+        per = sq - colsum * colsum / self.n - (U * (self._solve(U) if V is None else V)).sum(axis=0)
         return 0.5 * float(np.sum(self.w * per)) / self.n
 
     def value(self, Z: np.ndarray) -> float:
@@ -113,6 +125,15 @@ class OrderingProblem:
         G *= self.w / self.n
         G += self.c
         return G
+
+    def grad_by_class(self, ZT: np.ndarray, V: np.ndarray, colsum: np.ndarray) -> np.ndarray:
+        """The gradient, transposed (K, N), at Z = ZT^T with V = M^-1 U: one (K, d) x (d, N) product.
+        The oracle gathers each state's costs from consecutive memory in this layout."""
+        a = self.w / self.n
+        GT = np.subtract(ZT, np.ascontiguousarray(V.T, dtype=np.float32) @ self.Xc.T)
+        GT *= a[:, None]
+        GT += (self.c - a * colsum / self.n)[:, None]
+        return GT
 
     def classifier(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The ridge classifier (W (d, K), b (K,)) of Z, on the centred features."""
@@ -185,15 +206,23 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
     if method == "apg":
         return _solve_apg(problem, labels0, max_iter=max_iter, atol=atol, rtol=rtol, max_seconds=max_seconds,
                           clock=clock, callback=callback)
+    # Frank-Wolfe on the cached statistics, with Z and the gradient stored transposed (K, N): the
+    # oracle then gathers each state's costs from consecutive memory and a vertex's entries of Z are
+    # runs of consecutive addresses. V = M^-1 U is carried along (one d x d solve per iteration).
     p = problem
     N, K = p.n, p.K
     rows = np.arange(N)
     lab0 = np.asarray(labels0, dtype=np.int64)
-    Z = np.zeros((N, K))
-    Z[rows, lab0] = 1.0
+    ZT = np.zeros((K, N))
+    Zf = ZT.reshape(-1)  # a view: Zf[label * N + row] is Z[row, label]
+    Zf[lab0 * N + rows] = 1.0
     U = p.gather(lab0)
+    V = p._solve(U)
     colsum = np.bincount(lab0, minlength=K).astype(np.float64)
     sq = colsum.copy()
+    # the last vertex and its Xc^T S: the next vertex's differs on the frames whose label changed
+    # (a few percent after the first iterations), gathered afresh every `_REGATHER` iterations
+    last_lab, last_U, last_full = lab0, U.copy(), 0
     # active set of the pairwise method: label vectors and their weights
     active = _ActiveLabels(lab0)
     history: list[tuple[float, float]] = []
@@ -204,7 +233,10 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
     # iterates (their running average, tried too, gave no better one)
     best_lb, fw_gap = -np.inf, np.inf
     for nit in range(max_iter + 1):
-        fun, fw_gap, G, s_lab = p.lower_bound(Z, U, colsum, sq)
+        fun = p.quad(sq, colsum, U, V) + float(colsum @ p.c)
+        GT = p.grad_by_class(ZT, V, colsum)
+        s_lab, _, s_cost = p._plan.solve(GT.T)  # s_cost = <G, S>
+        fw_gap = float(np.vdot(GT, ZT)) - s_cost
         best_lb = max(best_lb, fun - fw_gap)
         gap = fun - best_lb
         why = _record(history, callback, fun, gap, nit, atol=atol, rtol=rtol, max_iter=max_iter,
@@ -215,15 +247,21 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
         if method == "fw":
             a_lab, gmax, j = None, 1.0, -1
         else:
-            j, a_lab, gmax = active.away(G)
+            j, a_lab, gmax = active.away(GT.T)
         # direction D = S - A (A = Z for plain FW): its summaries without forming it densely
         if a_lab is None:
             slope = -fw_gap  # <G, S - Z> at this iterate (the certified gap may be smaller)
-            sU = p.gather(s_lab)
+            if nit - last_full >= _REGATHER:
+                sU, last_full = p.gather(s_lab), nit
+            else:
+                moved = np.flatnonzero(s_lab != last_lab)
+                sU = last_U + p.gather(s_lab[moved], moved, minus=last_lab[moved])
+            last_lab, last_U = s_lab, sU
             dU = sU - U
             s_cnt = np.bincount(s_lab, minlength=K).astype(np.float64)
             dcol = s_cnt - colsum
-            zs = np.bincount(s_lab, weights=Z[rows, s_lab], minlength=K)
+            s_flat = s_lab * N + rows
+            zs = np.bincount(s_lab, weights=Zf[s_flat], minlength=K)
             dsq = s_cnt - 2 * zs + sq  # ||s - z||^2 per column
             zd = zs - sq  # <z, d> per column
         else:
@@ -232,7 +270,9 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
                 success, message = True, "no descent direction"
                 break
             ls, la = s_lab[diff], a_lab[diff]
-            slope = float(G[diff, ls].sum() - G[diff, la].sum())
+            s_flat, a_flat = ls * N + diff, la * N + diff
+            Gf = GT.reshape(-1)
+            slope = float(Gf[s_flat].sum() - Gf[a_flat].sum())
             if slope >= 0:
                 success, message = True, "no descent direction"
                 break
@@ -240,30 +280,36 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
             cs, ca = np.bincount(ls, minlength=K).astype(np.float64), np.bincount(la, minlength=K).astype(np.float64)
             dcol = cs - ca
             dsq = cs + ca
-            zd = (np.bincount(ls, weights=Z[diff, ls], minlength=K)
-                  - np.bincount(la, weights=Z[diff, la], minlength=K)).astype(np.float64)
-        curv = float(np.sum(p.w * (dsq - dcol * dcol / N - (dU * p._solve(dU)).sum(axis=0)))) / N
+            zd = (np.bincount(ls, weights=Zf[s_flat], minlength=K)
+                  - np.bincount(la, weights=Zf[a_flat], minlength=K)).astype(np.float64)
+        del GT
+        dV = p._solve(dU)
+        curv = float(np.sum(p.w * (dsq - dcol * dcol / N - (dU * dV).sum(axis=0)))) / N
         gamma = gmax if curv <= 0 else min(gmax, -slope / curv)
         if a_lab is None:
-            Z *= 1 - gamma
-            Z[rows, s_lab] += gamma
+            ZT *= 1 - gamma
+            Zf[s_flat] += gamma
         else:
-            Z[diff, ls] += gamma
-            Z[diff, la] -= gamma
+            Zf[s_flat] += gamma
+            Zf[a_flat] -= gamma
             active.move(j, s_lab, gamma)
         sq += 2 * gamma * zd + gamma * gamma * dsq
         U += gamma * dU
+        V += gamma * dV
         colsum += gamma * dcol
-    return OptimizeResult(x=Z, fun=fun, gap=gap, nit=nit, success=success, message=message,
+    return OptimizeResult(x=np.ascontiguousarray(ZT.T), fun=fun, gap=gap, nit=nit, success=success, message=message,
                           history=np.array(history).reshape(-1, 2), lower_bound=best_lb, fw_gap=fw_gap,
                           active=active.size if method == "pairwise" else None,
                           seconds=clock() - start)
 
 
+_REGATHER = 64  # plain FW: a vertex's Xc^T S gathered in full every this many iterations, else by its changes
+
+
 def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: float, rtol: float,
                max_seconds: float | None, callback: Callable[[OptimizeResult], Any] | None,
                clock: Callable[[], float] | None = None,
-               sweeps: int = 1, check_every: int = 10, rre: int = 16) -> OptimizeResult:
+               sweeps: int = 1, check_every: int = 10, rre: int = 10) -> OptimizeResult:
     """Accelerated projected gradient (FISTA with gradient restart) in the cumulative coordinates c of
     :class:`~wsl.solvers.order_polytope.OrderPolytope`, step 1 / (max w / N * ||c -> Z||^2) (the
     Lipschitz constant; backtracking from a quarter of it bought nothing), the projection by
