@@ -3,11 +3,13 @@ background), one JSON line.
 
 Times, in one process and on one BLAS thread:
 - ``seconds``: ``iters`` plain Frank-Wolfe iterations (exact line search) of the current solver
-  (`wsl.solvers.ordering`: cached statistics, one float32 GEMM per iteration, ragged DP oracle);
+  (`wsl.solvers.ordering`: cached statistics; per iteration the gradient on each video's own classes
+  (one pass over the float32 X), the state-by-state DP oracle, the vertex's X^T S by its changes);
 - ``previous_seconds``: the same iterations of the turn-1 implementation (benchmarks/_previous/,
   commit 7946266: DIFFRAC operator twice per iteration on float64 X, padded batched DP), run for
   ``--previous-iters`` iterations and scaled to ``iters`` if fewer;
-- ``floor_seconds_per_iter``: one gradient GEMM + one oracle call timed alone (the per-iteration floor);
+- ``floor_seconds_per_iter``: the gradient's product with X + one oracle call timed alone (the
+  per-iteration floor);
 - ``certified_*``: ``--certify-method`` (default ``apg``: accelerated projected gradient in the
   order-polytope coordinates of `wsl.solvers.order_polytope`) run to a certified relative gap of
   1e-3 or ``--certify-seconds`` of CPU (``time.process_time``), with its iterations, wall and CPU
@@ -30,6 +32,7 @@ import json
 import resource
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -73,15 +76,18 @@ def main() -> None:
         res = solve_ordering(prob, lab0, method="fw", max_iter=a.iters, rtol=0.0)
         out.update(iters=int(res.nit), seconds=round(time.perf_counter() - t0, 2), objective=res.fun,
                    gap_after_iters=res.gap)
-        # the floor: one gradient GEMM and one oracle call, nothing else
+        # the floor: the gradient's product with X and one oracle call, nothing else
         Z = res.x
-        U = np.asarray(prob.Xc.T @ Z.astype(np.float32), dtype=np.float64)
-        col = Z.sum(axis=0)
+        U, col, _ = prob.stats(Z)
+        V = prob._solve(U)
+        sup = prob.support()
+        Zs = Z[sup.cell_row, sup.cell_class]
         t0 = time.perf_counter()
         for _ in range(5):
-            prob.oracle(prob.grad(Z, U, col))
+            Gs = prob.grad_cells(Zs, V, col)
+            prob._plan.solve_cells(Gs, sup.dp_index, partial(sup.dense, Gs, np.inf))
         out["floor_seconds_per_iter"] = round((time.perf_counter() - t0) / 5, 4)
-        del Z, U
+        del Z, U, Zs
         if a.certify_seconds > 0:
             del res
             # ours first, so that the peak memory recorded after it is ours; the baseline's CPU time is

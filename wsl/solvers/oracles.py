@@ -16,7 +16,7 @@ Infeasible constraints raise :class:`~wsl.errors.BadInput` naming the video or b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -238,23 +238,30 @@ class RaggedChains:
         self._index: dict[tuple[int, bool], np.ndarray] = {}
         self._by_frame: _FrameByFrame | None = None
 
+    def table_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """The cost entry (row, class) behind every cell of the DP's tables, in table order (padding
+        repeats a video's last frame): what a caller keeping its costs in another layout needs to
+        build the index for :meth:`solve_cells`."""
+        rows = np.empty(self.n_cells, dtype=np.int64)
+        labs = np.empty(self.n_cells, dtype=np.int64)
+        for b in self.buckets:
+            T = b.T
+            t = np.arange(T)
+            for s, (c, o) in enumerate(zip(b.counts, b.firsts, strict=True)):
+                v = b.vids[:c]
+                cell = slice(b.base + o * T, b.base + (o + c) * T)
+                rows[cell] = (self.starts[v][:, None] + np.minimum(t[None, :], self.lengths[v][:, None] - 1)).ravel()
+                labs[cell] = np.repeat(self.lab[v, s], T)
+        return rows, labs
+
     def _cell_index(self, K: int, by_class: bool) -> np.ndarray:
         """Flat index of every table cell into the cost, (N, K) row-major or, ``by_class``, (K, N)
-        row-major (then a state's frames are consecutive: a faster gather). Padding repeats a
-        video's last frame. Cached per layout."""
+        row-major (then a state's frames are consecutive: a faster gather). Cached per layout."""
         key = (K, by_class)
         idx = self._index.get(key)
         if idx is None:
-            idx = np.empty(self.n_cells, dtype=np.intp)
-            for b in self.buckets:
-                T = b.T
-                t = np.arange(T)
-                for s, (c, o) in enumerate(zip(b.counts, b.firsts, strict=True)):
-                    v = b.vids[:c]
-                    rows = self.starts[v][:, None] + np.minimum(t[None, :], self.lengths[v][:, None] - 1)
-                    lab = self.lab[v, s][:, None]
-                    cell = b.base + o * T
-                    idx[cell: cell + c * T] = (lab * self.n_rows + rows if by_class else rows * K + lab).ravel()
+            rows, labs = self.table_cells()
+            idx = (labs * self.n_rows + rows) if by_class else (rows * K + labs)
             if len(self._index) >= 2:
                 self._index.clear()
             self._index[key] = idx
@@ -276,7 +283,13 @@ class RaggedChains:
             raise ValueError(f"cost has {G.shape[0]} rows, the videos {self.n_rows}")
         by_class = G.flags.f_contiguous and not G.flags.c_contiguous  # e.g. the transpose of a (K, N) array
         flat = (G.T if by_class else np.ascontiguousarray(G)).ravel()
-        P = np.take(flat, self._cell_index(G.shape[1], by_class)).astype(np.float64, copy=False)
+        return self.solve_cells(flat, self._cell_index(G.shape[1], by_class), lambda: G)
+
+    def solve_cells(self, flat: np.ndarray, index: np.ndarray, dense: Callable[[], np.ndarray]
+                    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """:meth:`solve` for costs kept in any layout: ``flat[index]`` are the costs of
+        :meth:`table_cells`; ``dense()`` gives them as (N, K), needed only when some are infinite."""
+        P = np.take(flat, index).astype(np.float64, copy=False)
         M = np.empty_like(P)
         V = len(self.chains)
         final = np.full((V, self.S), np.inf)
@@ -285,7 +298,7 @@ class RaggedChains:
             Pb = P[b.base: b.base + int(b.counts.sum()) * T].reshape(-1, T)
             np.cumsum(Pb, axis=1, out=Pb)
             if not np.isfinite(Pb[:, -1]).all():
-                return self._decode_by_frame(G)
+                return self._decode_by_frame(np.asarray(dense()))
             Mb = M[b.base: b.base + Pb.size].reshape(-1, T)
             D1 = D2 = Pb[:0]
             for s, (c, o) in enumerate(zip(b.counts, b.firsts, strict=True)):

@@ -30,6 +30,7 @@ feasible objective minus the best such bound seen, f(Z) - f* <= gap.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,7 @@ class OrderingProblem:
         self.w = np.ones(self.K) if class_weights is None else np.asarray(class_weights, dtype=np.float64)
         self.c = np.zeros(self.K) if linear is None else np.asarray(linear, dtype=np.float64)
         self._polytope: OrderPolytope | None = None
+        self._support: _Support | None = None
 
     def _solve(self, R: np.ndarray) -> np.ndarray:
         return scipy.linalg.cho_solve(self._chol, R, check_finite=False)
@@ -126,14 +128,30 @@ class OrderingProblem:
         G += self.c
         return G
 
-    def grad_by_class(self, ZT: np.ndarray, V: np.ndarray, colsum: np.ndarray) -> np.ndarray:
-        """The gradient, transposed (K, N), at Z = ZT^T with V = M^-1 U: one (K, d) x (d, N) product.
-        The oracle gathers each state's costs from consecutive memory in this layout."""
-        a = self.w / self.n
-        GT = np.subtract(ZT, np.ascontiguousarray(V.T, dtype=np.float32) @ self.Xc.T)
-        GT *= a[:, None]
-        GT += (self.c - a * colsum / self.n)[:, None]
-        return GT
+    def support(self) -> _Support:
+        """Where the iterates of the Frank-Wolfe methods live (built on first use)."""
+        if self._support is None:
+            self._support = _Support([b.stop - b.start for b in self.blocks], self.chains, self.K, self._plan)
+        return self._support
+
+    def grad_cells(self, Zs: np.ndarray, V: np.ndarray, colsum: np.ndarray) -> np.ndarray:
+        """The gradient on the support cells (see :class:`_Support`) at Z with V = M^-1 U.
+
+        Only each video's own classes are computed: per video, its (k, d) rows of V^T times its
+        frames, k about 4 of 17 classes here. That reads X once, as the full (N, d) x (d, K) product
+        does, but with a quarter of its multiplications."""
+        sup = self.support()
+        VS = np.ascontiguousarray(V.T, dtype=np.float32)[sup.classes]
+        XV = np.empty(sup.n_cells, dtype=np.float32)
+        Xc = self.Xc
+        for a, n, o, k, q in sup.blocks:
+            np.matmul(VS[q: q + k], Xc[a: a + n].T, out=XV[o: o + k * n].reshape(k, n))
+        Gs = np.subtract(Zs, XV)
+        del XV
+        a_k = self.w / self.n
+        Gs *= a_k[sup.cell_class]
+        Gs += (self.c - a_k * colsum / self.n)[sup.cell_class]
+        return Gs
 
     def classifier(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The ridge classifier (W (d, K), b (K,)) of Z, on the centred features."""
@@ -206,16 +224,18 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
     if method == "apg":
         return _solve_apg(problem, labels0, max_iter=max_iter, atol=atol, rtol=rtol, max_seconds=max_seconds,
                           clock=clock, callback=callback)
-    # Frank-Wolfe on the cached statistics, with Z and the gradient stored transposed (K, N): the
-    # oracle then gathers each state's costs from consecutive memory and a vertex's entries of Z are
-    # runs of consecutive addresses. V = M^-1 U is carried along (one d x d solve per iteration).
+    # Frank-Wolfe on the cached statistics, with Z and the gradient kept on the support cells (each
+    # video's frames times its own classes, see _Support). V = M^-1 U is carried along (one d x d
+    # solve per iteration).
     p = problem
     N, K = p.n, p.K
     rows = np.arange(N)
+    sup = p.support()
     lab0 = np.asarray(labels0, dtype=np.int64)
-    ZT = np.zeros((K, N))
-    Zf = ZT.reshape(-1)  # a view: Zf[label * N + row] is Z[row, label]
-    Zf[lab0 * N + rows] = 1.0
+    if lab0.shape != (N,) or not sup.holds(lab0):
+        raise ValueError("labels0 must give every frame one of the classes of its video's chain")
+    Zs = np.zeros(sup.n_cells)
+    Zs[sup.index(rows, lab0)] = 1.0
     U = p.gather(lab0)
     V = p._solve(U)
     colsum = np.bincount(lab0, minlength=K).astype(np.float64)
@@ -234,9 +254,9 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
     best_lb, fw_gap = -np.inf, np.inf
     for nit in range(max_iter + 1):
         fun = p.quad(sq, colsum, U, V) + float(colsum @ p.c)
-        GT = p.grad_by_class(ZT, V, colsum)
-        s_lab, _, s_cost = p._plan.solve(GT.T)  # s_cost = <G, S>
-        fw_gap = float(np.vdot(GT, ZT)) - s_cost
+        Gs = p.grad_cells(Zs, V, colsum)
+        s_lab, _, s_cost = p._plan.solve_cells(Gs, sup.dp_index, partial(sup.dense, Gs, np.inf))
+        fw_gap = float(Gs @ Zs) - s_cost  # s_cost = <G, S>
         best_lb = max(best_lb, fun - fw_gap)
         gap = fun - best_lb
         why = _record(history, callback, fun, gap, nit, atol=atol, rtol=rtol, max_iter=max_iter,
@@ -247,7 +267,7 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
         if method == "fw":
             a_lab, gmax, j = None, 1.0, -1
         else:
-            j, a_lab, gmax = active.away(GT.T)
+            j, a_lab, gmax = active.away(partial(sup.score, Gs))
         # direction D = S - A (A = Z for plain FW): its summaries without forming it densely
         if a_lab is None:
             slope = -fw_gap  # <G, S - Z> at this iterate (the certified gap may be smaller)
@@ -260,8 +280,8 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
             dU = sU - U
             s_cnt = np.bincount(s_lab, minlength=K).astype(np.float64)
             dcol = s_cnt - colsum
-            s_flat = s_lab * N + rows
-            zs = np.bincount(s_lab, weights=Zf[s_flat], minlength=K)
+            s_cells = sup.index(rows, s_lab)
+            zs = np.bincount(s_lab, weights=Zs[s_cells], minlength=K)
             dsq = s_cnt - 2 * zs + sq  # ||s - z||^2 per column
             zd = zs - sq  # <z, d> per column
         else:
@@ -270,9 +290,8 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
                 success, message = True, "no descent direction"
                 break
             ls, la = s_lab[diff], a_lab[diff]
-            s_flat, a_flat = ls * N + diff, la * N + diff
-            Gf = GT.reshape(-1)
-            slope = float(Gf[s_flat].sum() - Gf[a_flat].sum())
+            s_cells, a_cells = sup.index(diff, ls), sup.index(diff, la)
+            slope = float(Gs[s_cells].sum() - Gs[a_cells].sum())
             if slope >= 0:
                 success, message = True, "no descent direction"
                 break
@@ -280,28 +299,27 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
             cs, ca = np.bincount(ls, minlength=K).astype(np.float64), np.bincount(la, minlength=K).astype(np.float64)
             dcol = cs - ca
             dsq = cs + ca
-            zd = (np.bincount(ls, weights=Zf[s_flat], minlength=K)
-                  - np.bincount(la, weights=Zf[a_flat], minlength=K)).astype(np.float64)
-        del GT
+            zd = (np.bincount(ls, weights=Zs[s_cells], minlength=K)
+                  - np.bincount(la, weights=Zs[a_cells], minlength=K)).astype(np.float64)
+        del Gs
         dV = p._solve(dU)
         curv = float(np.sum(p.w * (dsq - dcol * dcol / N - (dU * dV).sum(axis=0)))) / N
         gamma = gmax if curv <= 0 else min(gmax, -slope / curv)
         if a_lab is None:
-            ZT *= 1 - gamma
-            Zf[s_flat] += gamma
+            Zs *= 1 - gamma
+            Zs[s_cells] += gamma
         else:
-            Zf[s_flat] += gamma
-            Zf[a_flat] -= gamma
+            Zs[s_cells] += gamma
+            Zs[a_cells] -= gamma
             active.move(j, s_lab, gamma)
         sq += 2 * gamma * zd + gamma * gamma * dsq
         U += gamma * dU
         V += gamma * dV
         colsum += gamma * dcol
-    return OptimizeResult(x=np.ascontiguousarray(ZT.T), fun=fun, gap=gap, nit=nit, success=success, message=message,
+    return OptimizeResult(x=sup.dense(Zs), fun=fun, gap=gap, nit=nit, success=success, message=message,
                           history=np.array(history).reshape(-1, 2), lower_bound=best_lb, fw_gap=fw_gap,
                           active=active.size if method == "pairwise" else None,
                           seconds=clock() - start)
-
 
 _REGATHER = 64  # plain FW: a vertex's Xc^T S gathered in full every this many iterations, else by its changes
 
@@ -401,6 +419,56 @@ def _f_and_gap(p: OrderingProblem, Z: np.ndarray) -> tuple[float, float]:
     return f, fw_gap
 
 
+class _Support:
+    """The cells where Frank-Wolfe iterates can be non-zero: each video's frames times the classes of
+    its chain (the iterates are mixtures of the oracle's paths; 3.8 of 17 classes per frame at
+    Hollywood size). Label-major per video: cells [off + j n, off + (j + 1) n) hold the n frames of
+    the video for its j-th class, so the oracle reads each state's costs from consecutive cells."""
+
+    def __init__(self, lengths: Sequence[int], chains: Sequence[Chain], n_classes: int, plan: RaggedChains):
+        L = np.asarray(lengths, dtype=np.int64)
+        V, N = len(L), int(L.sum())
+        starts = np.r_[0, np.cumsum(L)[:-1]].astype(np.int64)
+        own = [np.unique(ch.labels) for ch in chains]
+        u = np.array([len(c) for c in own], dtype=np.int64)
+        self.classes = np.concatenate(own)  # every video's classes, video after video
+        first = np.r_[0, np.cumsum(u)[:-1]].astype(np.int64)
+        off = np.r_[0, np.cumsum(u * L)[:-1]].astype(np.int64)
+        self.n_cells = int((u * L).sum())
+        self.n_rows, self.K = N, int(n_classes)
+        self.slot = np.full((V, self.K), -1, dtype=np.int64)  # j of class k in video v, -1 if not its class
+        for v, c in enumerate(own):
+            self.slot[v, c] = np.arange(len(c))
+        self.video_of_row = np.repeat(np.arange(V), L)
+        self.row_base = off[self.video_of_row] + np.arange(N) - starts[self.video_of_row]
+        self.row_len = L[self.video_of_row]
+        self.cell_class = np.repeat(self.classes, np.repeat(L, u))
+        seg_start = np.repeat(starts, u)  # the first row of every (video, class) segment
+        seg_len = np.repeat(L, u)
+        self.cell_row = np.repeat(seg_start - np.r_[0, np.cumsum(seg_len)[:-1]], seg_len) + np.arange(self.n_cells)
+        # per video: first row, frames, first cell, classes, first class (plain ints for the GEMM loop)
+        self.blocks = list(zip(starts.tolist(), L.tolist(), off.tolist(), u.tolist(), first.tolist(), strict=True))
+        self.dp_index = self.index(*plan.table_cells())
+
+    def index(self, rows: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """The cells of (row, label) pairs; each label must be one of its video's classes."""
+        return self.row_base[rows] + self.slot[self.video_of_row[rows], labels] * self.row_len[rows]
+
+    def score(self, cells: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Sums of the cell values along label vectors (m, N): <G, vertex> for each."""
+        return cells[self.index(np.arange(self.n_rows)[None, :], labels)].sum(axis=1)
+
+    def holds(self, labels: np.ndarray) -> bool:
+        """Whether every row's label is one of its video's classes."""
+        return bool((self.slot[self.video_of_row, labels] >= 0).all())
+
+    def dense(self, cells: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """The (N, K) array of values on the cells, ``fill`` elsewhere."""
+        out = np.full((self.n_rows, self.K), fill)
+        out[self.cell_row, self.cell_class] = cells
+        return out
+
+
 class _ActiveLabels:
     """The pairwise method's active set: vertices as rows of a label matrix (found again by their
     bytes), their convex weights, and free slots reused after a drop step."""
@@ -418,13 +486,13 @@ class _ActiveLabels:
     def size(self) -> int:
         return int((self.w > 0).sum())
 
-    def away(self, G: np.ndarray) -> tuple[int, np.ndarray, float]:
-        """The active vertex with the largest <G, v>, its labels and weight."""
+    def away(self, score: Callable[[np.ndarray], np.ndarray]) -> tuple[int, np.ndarray, float]:
+        """The active vertex with the largest <G, v> (``score`` gives it for a stack of label
+        vectors), its labels and weight."""
         n = self.used
-        rows = np.arange(G.shape[0])[None, :]
-        # in chunks of vertices: one (n, N) float64 gather would grow with the active set (160 MB at
-        # 250 vertices of 80,000 frames)
-        scores = np.concatenate([G[rows, self.V[i:min(i + 16, n)]].sum(axis=1) for i in range(0, n, 16)])
+        # in chunks of vertices: scoring all at once would grow with the active set (160 MB at 250
+        # vertices of 80,000 frames)
+        scores = np.concatenate([score(self.V[i:min(i + 16, n)].astype(np.int64)) for i in range(0, n, 16)])
         scores[self.w[:n] <= 0] = -np.inf
         j = int(np.argmax(scores))
         return j, self.V[j].astype(np.int64), float(self.w[j])
