@@ -28,7 +28,7 @@ def test_gradient_on_the_support_cells_matches_the_dense_gradient() -> None:
     Z = sup.dense(Z[sup.cell_row, sup.cell_class])  # zero off the support, as the iterates are
     U, col, _ = p.stats(Z)
     G = p.grad(Z, U, col)
-    Gs = p.grad_cells(Z[sup.cell_row, sup.cell_class], p._solve(U), col)
+    Gs = p.grad_cells(sup, Z[sup.cell_row, sup.cell_class], p._solve(U), col)
     assert np.allclose(Gs, G[sup.cell_row, sup.cell_class], rtol=1e-6, atol=1e-9)
     # the oracle on the cells takes the same path as on the dense gradient (off-support cells unused)
     lab, _, cost = p._plan.solve_cells(Gs, sup.dp_index, lambda: sup.dense(Gs, np.inf))

@@ -75,7 +75,6 @@ class OrderingProblem:
         self.w = np.ones(self.K) if class_weights is None else np.asarray(class_weights, dtype=np.float64)
         self.c = np.zeros(self.K) if linear is None else np.asarray(linear, dtype=np.float64)
         self._polytope: OrderPolytope | None = None
-        self._support: _Support | None = None
 
     def _solve(self, R: np.ndarray) -> np.ndarray:
         return scipy.linalg.cho_solve(self._chol, R, check_finite=False)
@@ -129,18 +128,16 @@ class OrderingProblem:
         return G
 
     def support(self) -> _Support:
-        """Where the iterates of the Frank-Wolfe methods live (built on first use)."""
-        if self._support is None:
-            self._support = _Support([b.stop - b.start for b in self.blocks], self.chains, self.K, self._plan)
-        return self._support
+        """Where the iterates of the Frank-Wolfe methods live. Built anew on each call (once per
+        solve, some 15 MB at Hollywood size: not kept between solves)."""
+        return _Support([b.stop - b.start for b in self.blocks], self.chains, self.K, self._plan)
 
-    def grad_cells(self, Zs: np.ndarray, V: np.ndarray, colsum: np.ndarray) -> np.ndarray:
-        """The gradient on the support cells (see :class:`_Support`) at Z with V = M^-1 U.
+    def grad_cells(self, sup: _Support, Zs: np.ndarray, V: np.ndarray, colsum: np.ndarray) -> np.ndarray:
+        """The gradient on the support cells ``sup`` at Z with V = M^-1 U.
 
         Only each video's own classes are computed: per video, its (k, d) rows of V^T times its
         frames, k about 4 of 17 classes here. That reads X once, as the full (N, d) x (d, K) product
         does, but with a quarter of its multiplications."""
-        sup = self.support()
         VS = np.ascontiguousarray(V.T, dtype=np.float32)[sup.classes]
         XV = np.empty(sup.n_cells, dtype=np.float32)
         Xc = self.Xc
@@ -254,7 +251,7 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
     best_lb, fw_gap = -np.inf, np.inf
     for nit in range(max_iter + 1):
         fun = p.quad(sq, colsum, U, V) + float(colsum @ p.c)
-        Gs = p.grad_cells(Zs, V, colsum)
+        Gs = p.grad_cells(sup, Zs, V, colsum)
         s_lab, _, s_cost = p._plan.solve_cells(Gs, sup.dp_index, partial(sup.dense, Gs, np.inf))
         fw_gap = float(Gs @ Zs) - s_cost  # s_cost = <G, S>
         best_lb = max(best_lb, fun - fw_gap)
