@@ -135,14 +135,18 @@ class OrderingProblem:
     def grad_cells(self, sup: _Support, Zs: np.ndarray, V: np.ndarray, colsum: np.ndarray) -> np.ndarray:
         """The gradient on the support cells ``sup`` at Z with V = M^-1 U.
 
-        Only each video's own classes are computed: per video, its (k, d) rows of V^T times its
-        frames, k about 4 of 17 classes here. That reads X once, as the full (N, d) x (d, K) product
-        does, but with a quarter of its multiplications."""
+        Only each video's own classes are computed: per video and class, its frames times that
+        class's column of V (a matrix-vector product; the video's rows stay in cache for its next
+        class), about 4 of 17 classes here. That reads X once, as the full (N, d) x (d, K) product
+        does, with a quarter of its multiplications: 27 ms against 55 at Hollywood size (37 ms with
+        one (k, d) x (d, frames) product per video)."""
         VS = np.ascontiguousarray(V.T, dtype=np.float32)[sup.classes]
         XV = np.empty(sup.n_cells, dtype=np.float32)
         Xc = self.Xc
         for a, n, o, k, q in sup.blocks:
-            np.matmul(VS[q: q + k], Xc[a: a + n].T, out=XV[o: o + k * n].reshape(k, n))
+            rows = Xc[a: a + n]
+            for j in range(k):
+                np.dot(rows, VS[q + j], out=XV[o + j * n: o + (j + 1) * n])
         Gs = np.subtract(Zs, XV)
         del XV
         a_k = self.w / self.n
