@@ -3,8 +3,8 @@ Z minimising <G, Z>, returned as labels (one per row) or as step positions.
 
 - :func:`ordering_lmo` — Bojanowski et al. 2014: a monotone path through [bg, a1, bg, a2, ..., aL, bg];
   every listed action gets at least one frame (or ``min_length``), in order; background optional
-  between. Dynamic programming in O(T S) over S path states, vectorised over states and run over
-  all videos at once, ragged and time-major (:class:`RaggedChains`, :func:`ordering_lmo_batch`).
+  between. Dynamic programming in O(T S) over S path states, run state by state over all frames of
+  all videos at once (:class:`RaggedChains`, :func:`ordering_lmo_batch`).
 - :func:`narration_lmo` (in :mod:`wsl.solvers.narration`) — Alayrac et al. 2016: K steps, each placed
   on exactly one frame per video (or at most once), in order, a narrated step only inside its time window. O(T K).
 - :func:`bags_lmo` — Bojanowski et al. 2013: one label per row, and every label listed for a bag
@@ -498,10 +498,9 @@ def ordering_lmo_batch(costs: Sequence[np.ndarray], chains: Sequence[Chain], nam
                        max_cells: int | None = None) -> list[np.ndarray]:
     """Per-frame labels of the cheapest path of each video through its chain.
 
-    ``costs[v]`` is (T_v, K). All videos go through one ragged, time-major dynamic programme
-    (:class:`RaggedChains`); ``max_cells`` is accepted for compatibility and no longer needed (the
-    tables hold exactly the videos' frames). ``names`` name the videos in errors (a transcript
-    longer than its video).
+    ``costs[v]`` is (T_v, K). All videos go through one dynamic programme (:class:`RaggedChains`);
+    ``max_cells`` is accepted for compatibility and no longer needed. ``names`` name the videos in
+    errors (a transcript longer than its video).
     """
     _check_chains(costs, chains, names)
     if not len(costs):

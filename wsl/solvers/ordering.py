@@ -8,8 +8,11 @@ f(Z) = 1/2 sum_k w_k z_k^T B z_k + <c, Z> over Z in the product of each video's 
 
 so the gradient is ONE product Xc (M^-1 U), the oracle's vertex enters U by a sparse gather-add
 (its rows are one-hot), and the exact line search costs O(d^2 K + N K) with no pass over X. X is
-stored in float32 (halving the memory and the bandwidth of the one GEMM); the d x d system stays
-in float64.
+stored in float32 (halving the memory and the bandwidth of the one product); the d x d system
+stays in float64. The Frank-Wolfe methods go further: their iterates are mixtures of paths, so Z
+lives on each video's frames times its own chain's classes only (:class:`_Support`), where the
+gradient is one matrix-vector product per video and class; a new vertex's Xc^T S is gathered from
+the last one's over the frames whose label changed.
 
 Three methods, all certified: every point Y gives f* >= f(Y) - gap(Y) (the oracle's Frank-Wolfe
 gap; the tangent plane of a convex f lies below it everywhere), so the certified gap is the best
@@ -207,7 +210,8 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
                    atol: float = 0.0, rtol: float = 1e-3, max_seconds: float | None = None,
                    clock: Callable[[], float] | None = None,
                    callback: Callable[[OptimizeResult], Any] | None = None) -> OptimizeResult:
-    """Minimise the ordering problem from the vertex ``labels0`` (N,).
+    """Minimise the ordering problem from the vertex ``labels0`` (N,) (each frame labelled with a
+    class of its video's chain).
 
     Stops when the certified gap is at most ``atol + rtol * |f|``, after ``max_iter`` iterations or
     after ``max_seconds`` of ``clock`` (default wall time; ``time.process_time`` counts CPU).
