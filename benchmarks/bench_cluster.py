@@ -17,8 +17,9 @@ bag-based method does better than 1/g on the samples of a label exchangeable wit
 face tracks: the unnamed tracks count as identifiable, background being their answer);
 ``supervised`` = a shared-covariance Gaussian classifier fit on the true labels, decoded
 by the same exact at-least-one assignment; ``convex`` = the convex stage alone (refine=0); ``ours``
-= the default `wsl.cluster`; ``ours_expected`` = its accuracy with the naming inside each ambiguity group
-among exchangeable labels taken at random (what the bound assumes; raw accuracy swings by whole groups); ``from_gold`` = the same
+= the default `wsl.cluster`; ``ours_expected`` = its accuracy with the naming
+among exchangeable labels taken at random (what the bound assumes; raw accuracy swings by whole groups);
+``from_gold`` = the same
 model and search started from the true labels, and whether that ends with a better score than ours
 (yes: the search falls short; no: the likelihood itself prefers the wrong answer).
 Calibration: expected calibration error of the chosen label's probability against the true labels,

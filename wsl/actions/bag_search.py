@@ -79,6 +79,9 @@ class BagSearch:
                        key=lambda ab: -len(sig[ab[0]] & sig[ab[1]]) / len(sig[ab[0]] | sig[ab[1]]))
         return BagPart(rows, cols, sub, pairs[:MAX_SWAP_PAIRS])
 
+    def whiten(self, labels: np.ndarray) -> np.ndarray:
+        return whiten(self.Xs, labels, self.K, self.shrinkage)
+
     def _means(self, Z: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         counts = np.bincount(labels, minlength=n)
         M = one_hot_sum(labels, Z, n)
@@ -121,11 +124,7 @@ class BagSearch:
         for outer in range(5):
             stats["outer_rounds"] += 1
             before = labels.copy()
-            cov = GaussianScorer(self.shrinkage).fit(self.Xs, labels, self.K).cov_
-            # half way to spherical: a covariance fitted to the current labels favours them (wrong
-            # labels shrink it along their own errors), which locks the search in its first basin
-            cov = toward_spherical(cov, SEARCH_SPHERICAL)
-            Z = np.linalg.solve(np.linalg.cholesky(cov), self.Xs.T).T  # whitened: scatter = -2 log-likelihood
+            Z = self.whiten(labels)
             self.prior_samples = prior_samples(Z, labels, self.K)
             M, counts = self._means(Z, labels, self.K)
             bg_mean = M[0] if self.bg is not None and counts[0] > 0 else None
@@ -221,6 +220,16 @@ class BagSearch:
 
 
 _EMPTY = 1e12
+
+
+def whiten(Xs: np.ndarray, labels: np.ndarray, K: int, shrinkage: float) -> np.ndarray:
+    """The features whitened by the shared covariance fitted to ``labels``, taken half way to
+    spherical: a covariance fitted to the current labels favours them (wrong labels shrink it along
+    their own errors), which locks the search in its first basin. In these units the scatter is -2
+    log-likelihood."""
+    cov = GaussianScorer(shrinkage).fit(Xs, labels, K).cov_
+    cov = toward_spherical(cov, SEARCH_SPHERICAL)
+    return np.linalg.solve(np.linalg.cholesky(cov), Xs.T).T
 
 
 def kmeans(Z: np.ndarray, k: int, rng: np.random.Generator, iters: int = 30) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,11 @@ the samples.
    component of linked labels at a time (in COIN, one task) from the convex rounding and from
    ``starts`` random seeds, with moves that swap the names of two labels sharing a bag (see
    :class:`BagSearch`). Every answer satisfies every bag exactly: it is a vertex of the oracle.
+3. **Posterior labels.** With a few samples per label, that labelling of best likelihood fits the
+   noise (the truth scores worse). So the search's answer starts a collapsed Gibbs sampler over
+   labellings that satisfy every bag (class means integrated out), and each sample gets its most
+   frequent label, decoded jointly by the same exact oracle (:mod:`wsl.actions.bag_posterior`);
+   ``sweeps=0`` keeps the search's answer.
 
 Background: with ``background=None`` the class is used only when the data call for it: when some
 sample is in no bag, or a bag has more samples than labels and the model with a background class
@@ -29,7 +34,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from wsl.actions.bag_search import BagSearch
+from wsl.actions.bag_posterior import posterior_labels
+from wsl.actions.bag_search import BagSearch, whiten
 from wsl.actions.gaussian import GaussianScorer
 from wsl.data.segments import BACKGROUND
 from wsl.errors import BadInput, WorkFailed
@@ -46,7 +52,8 @@ class BagClusterer(BaseEstimator):
     Parameters: ``lam`` ridge; ``kappa`` linear cost per sample put on background (convex stage);
     ``max_iter``/``tol`` of the convex solve (certified relative gap); ``refine`` most hard rounds per
     start of the refinement (0: the convex method alone); ``starts`` random starts per component
-    besides the current labelling; ``shrinkage`` of the shared covariance; ``background`` the label name of
+    besides the current labelling; ``sweeps`` of the posterior sampler (0: the search's labelling);
+    ``shrinkage`` of the shared covariance; ``background`` the label name of
     samples that are none of the named ones; ``use_background`` True/False or None (decide from the
     data); ``temperature`` of the per-sample probabilities (None: fitted on held-out bags, see
     :meth:`_calibrated`); ``seed``.
@@ -62,7 +69,7 @@ class BagClusterer(BaseEstimator):
     """
 
     def __init__(self, lam: float = 1e-3, kappa: float = 0.0, max_iter: int = 2000, tol: float = 1e-4,
-                 refine: int = 30, starts: int = 8, shrinkage: float = 0.1,
+                 refine: int = 30, starts: int = 8, sweeps: int = 100, shrinkage: float = 0.1,
                  background: str = BACKGROUND, use_background: bool | None = None, temperature: float | None = None,
                  require_convergence: bool = False, seed: int = 0):
         self.lam = lam
@@ -71,6 +78,7 @@ class BagClusterer(BaseEstimator):
         self.tol = tol
         self.refine = refine
         self.starts = starts
+        self.sweeps = sweeps
         self.shrinkage = shrinkage
         self.background = background
         self.use_background = use_background
@@ -82,8 +90,8 @@ class BagClusterer(BaseEstimator):
     def _validate(self, X: np.ndarray) -> np.ndarray:
         if not self.lam > 0:
             raise BadInput(f"lam must be positive, got {self.lam}", param="lam")
-        if self.max_iter < 0 or self.tol < 0 or self.refine < 0 or self.starts < 0:
-            raise BadInput("max_iter, tol, refine and starts must not be negative", param="max_iter")
+        if self.max_iter < 0 or self.tol < 0 or self.refine < 0 or self.starts < 0 or self.sweeps < 0:
+            raise BadInput("max_iter, tol, refine, starts and sweeps must not be negative", param="max_iter")
         if self.temperature is not None and not self.temperature > 0:
             raise BadInput(f"temperature must be positive, got {self.temperature}", param="temperature")
         X = np.asarray(X, dtype=np.float64)
@@ -157,8 +165,17 @@ class BagClusterer(BaseEstimator):
         self.background_used_ = bool(best["bg"])
         info(f"background class {'used' if best['bg'] else 'not used'}: {why}")
         for k, v in best.items():
-            if k not in ("bg", "score"):
+            if k not in ("bg", "score", "dom"):
                 setattr(self, k, v)
+        if self.refine > 0 and self.sweeps > 0:  # on the chosen model only: the sampling is the costly part
+            dom: BagPolytope = best["dom"]  # type: ignore[assignment]
+            start = np.asarray(best["label_indices_"])
+            Z = whiten(Xs, start, len(self.classes_), self.shrinkage)
+            with Status("posterior sampling"):
+                self.label_indices_, _share = posterior_labels(Z, start, dom, len(self.classes_),
+                                                               self.background_used_, self.sweeps,
+                                                               np.random.default_rng(self.seed))
+            self.history_["posterior_changed"] = int((self.label_indices_ != start).sum())
         self.labels_ = [self.classes_[i] for i in self.label_indices_]
         self._ambiguity(bags, bag_labels)
         self.proba_, self.temperature_ = self._calibrated(Xs, np.asarray(self.label_indices_), bags, bag_labels)
@@ -200,7 +217,7 @@ class BagClusterer(BaseEstimator):
         assert best_r is not None
         out: dict[str, object] = {
             "bg": with_bg, "classes_": classes, "fw_": res, "relaxed_": res.x, "scores_": cost.scores(res.x),
-            "convex_labels_": best_r[0], "allowed_": dom.allowed,
+            "convex_labels_": best_r[0], "allowed_": dom.allowed, "dom": dom,
             "rounding_": {"winner": best_r[1], "objective": best_r[2], "relaxed_objective": float(res.fun)}}
         coef, intercept = cost.classifier(res.x)
         out["coef_"], out["intercept_"] = coef, intercept

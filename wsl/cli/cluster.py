@@ -28,6 +28,8 @@ def cluster(
     max_iter: int = options.max_iter(2000),
     tol: float = options.tol(1e-4),
     refine: int = typer.Option(30, "--refine", min=0, help="Refinement rounds; 0 = the convex method alone."),
+    sweeps: int = typer.Option(100, "--sweeps", min=0, help="Gibbs sweeps over labellings that satisfy the bags; "
+                               "each sample gets its most probable label (0 = the refinement's best labelling)."),
     temperature: float | None = typer.Option(None, "--temperature", help="Temperature of the per-sample "
                                              "probabilities (default: fitted on held-out bags)."),
     require_convergence: bool = typer.Option(False, "--require-convergence", help="Exit 1 when the convex stage "
@@ -40,7 +42,7 @@ def cluster(
 
     refuse_overwriting_inputs([output], [features, bags] + ([eval_gold] if eval_gold else []))
     res = run(features, bags, background=background, use_background=use_background, lam=lam, kappa=kappa,
-              max_iter=max_iter, tol=tol, refine=refine, temperature=temperature,
+              max_iter=max_iter, tol=tol, refine=refine, sweeps=sweeps, temperature=temperature,
               require_convergence=require_convergence, seed=seed)
     out = res.to_json()
     write_json(output, out)

@@ -1,0 +1,197 @@
+"""The last step of `wsl cluster`'s refinement: the labels of most posterior probability per sample,
+instead of the single labelling of best likelihood.
+
+With a few samples per label, the labelling that maximises the likelihood fits the noise: inside each
+bag the exact assignment picks the permutation that suits it, and the truth scores worse (measured in
+docs/benchmarks.md, cluster 4c/4d). What the data support is a posterior over labellings. This module
+samples it by collapsed Gibbs (class means integrated out under a Gaussian prior, spherical noise in
+the search's whitened units; the background mean held fixed) over labellings that satisfy every bag,
+and decodes each sample's most frequent label with the exact at-least-one assignment, so the answer
+still satisfies every bag. Under the model, this is the decision of best expected accuracy.
+
+Moves: a pair of samples of one bag is redrawn from its exact conditional (every pair of labels the
+bag allows and that keeps each listed label carried). Bags that share no label (background aside)
+touch different class statistics, so a set of such bags moves at once, vectorised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wsl.actions.bag_search import one_hot_sum
+from wsl.solvers.bags import BagPolytope
+
+
+class BagPosterior:
+    """Collapsed Gibbs sampler over labellings that satisfy every bag of ``dom``.
+
+    ``Z`` (N, d) whitened features (noise about spherical); ``with_bg``: label 0 is background, whose
+    mean ``bg_mean`` (None: not used) is held fixed; ``sigma2`` the noise and ``tau2`` the class
+    means' variance per dimension. :meth:`run` returns the vote counts (N, K) of the sampled labels.
+    """
+
+    def __init__(self, Z: np.ndarray, dom: BagPolytope, K: int, with_bg: bool, bg_mean: np.ndarray | None,
+                 sigma2: float, tau2: float, rng: np.random.Generator):
+        self.Z, self.dom, self.K, self.rng = Z, dom, K, rng
+        self.s2, self.t2 = float(sigma2), float(max(tau2, 1e-12))
+        self.bg = 0 if with_bg else None
+        # background's energy per sample, in the units of _energy (the ||z||^2 / sigma2 every class shares
+        # is left out of both); +inf where background is not to be used
+        self.bg_cost = np.full(len(Z), np.inf)
+        if self.bg is not None and bg_mean is not None:
+            self.bg_cost = (-2.0 * Z @ bg_mean + bg_mean @ bg_mean) / self.s2
+        moving = [j for j, r in enumerate(dom.bags) if len(r) >= 2]
+        self.colours = self._colour(moving)
+        self.steps_per_sweep = sum(int(np.ceil(c["n"].mean())) for c in self.colours)
+
+    def _colour(self, bags: list[int]) -> list[dict[str, np.ndarray]]:
+        """Greedy colouring of the bags: bags of one colour share no label but background. Each colour
+        is packed once: rows (B, n) padded with -1, allowed labels (B, W) padded with -1, listed labels
+        as a (B, K) mask."""
+        dom = self.dom
+        labs = []
+        for j in bags:
+            a = np.flatnonzero(dom.allowed[dom.bags[j][0]])
+            labs.append(a[a != self.bg] if self.bg is not None else a)
+        order = sorted(range(len(bags)), key=lambda b: -len(labs[b]))
+        used: list[set[int]] = []
+        members: list[list[int]] = []
+        for b in order:
+            s = set(labs[b].tolist())
+            for c, u in enumerate(used):
+                if not (u & s):
+                    u |= s
+                    members[c].append(b)
+                    break
+            else:
+                used.append(set(s))
+                members.append([b])
+        out = []
+        for ms in members:
+            js = [bags[b] for b in ms]
+            n = max(len(dom.bags[j]) for j in js)
+            R = np.full((len(js), n), -1, dtype=np.int64)
+            for t, j in enumerate(js):
+                R[t, :len(dom.bags[j])] = dom.bags[j]
+            allow = [np.flatnonzero(dom.allowed[dom.bags[j][0]]) for j in js]
+            W = max(len(a) for a in allow)
+            A = np.full((len(js), W), -1, dtype=np.int64)
+            for t, a in enumerate(allow):
+                A[t, :len(a)] = a
+            need = np.zeros((len(js), self.K), dtype=bool)
+            for t, j in enumerate(js):
+                need[t, dom.bag_labels[j]] = True
+            sizes = np.array([len(dom.bags[j]) for j in js])
+            out.append({"R": R, "A": A, "need": need, "n": sizes})
+        return out
+
+    def _energy(self, n: np.ndarray, s2sum: np.ndarray) -> np.ndarray:
+        """-2 log marginal likelihood of a class with n samples whose sum has squared norm s2sum, mean
+        integrated out, without the terms every labelling shares."""
+        s2, t2, d = self.s2, self.t2, self.Z.shape[1]
+        return -s2sum * t2 / (s2 * (s2 + n * t2)) + d * np.log1p(n * t2 / s2)
+
+    def run(self, labels: np.ndarray, sweeps: int, burn: int, hot: float = 1.0) -> np.ndarray:
+        Z, K = self.Z, self.K
+        lab = labels.copy()
+        cnt = np.bincount(lab, minlength=K).astype(np.float64)
+        S = one_hot_sum(lab, Z, K)
+        votes = np.zeros((len(Z), K))
+        real = np.ones(K, dtype=bool)  # classes whose mean is integrated out (not background)
+        if self.bg is not None:
+            real[self.bg] = False
+        for sweep in range(sweeps):
+            beta = 1.0 / (1.0 + (hot - 1.0) * max(1.0 - sweep / max(burn, 1), 0.0))  # warm until burn
+            for col in self.colours:
+                R, A, need, sizes = col["R"], col["A"], col["need"], col["n"]
+                B, W = A.shape
+                rows_b = np.arange(B)
+                for _ in range(int(np.ceil(sizes.mean()))):
+                    # a random pair (i, j) of distinct samples per bag
+                    a = (self.rng.random(B) * sizes).astype(np.int64)
+                    b = (a + 1 + (self.rng.random(B) * (sizes - 1)).astype(np.int64)) % sizes
+                    i, j = R[rows_b, a], R[rows_b, b]
+                    li, lj = lab[i], lab[j]
+                    # take them out
+                    np.subtract.at(cnt, li, 1.0)
+                    np.subtract.at(cnt, lj, 1.0)
+                    np.subtract.at(S, li, Z[i])
+                    np.subtract.at(S, lj, Z[j])
+                    # listed labels the rest of the bag no longer carries: the pair must carry them
+                    inbag = np.zeros((B, K), dtype=np.int64)
+                    valid = R >= 0
+                    np.add.at(inbag, (np.repeat(rows_b, R.shape[1])[valid.ravel()], lab[R[valid]]), 1)
+                    inbag[rows_b, li] -= 1
+                    inbag[rows_b, lj] -= 1
+                    missing = need & (inbag == 0)
+                    KI = np.repeat(A, W, axis=1)  # (B, W*W) candidate label of i
+                    KJ = np.tile(A, (1, W))  # candidate label of j
+                    ok = (KI >= 0) & (KJ >= 0)
+                    KIc, KJc = np.maximum(KI, 0), np.maximum(KJ, 0)
+                    n_miss = missing.sum(axis=1)
+                    covered = missing[rows_b[:, None], KIc].astype(np.int64) + missing[rows_b[:, None], KJc]
+                    covered -= (KIc == KJc) & missing[rows_b[:, None], KIc]
+                    ok &= covered == n_miss[:, None]
+                    same = KIc == KJc
+                    zi, zj = Z[i][:, None, :], Z[j][:, None, :]
+                    Si, Sj = S[KIc], S[KJc]  # (B, C, d)
+                    ni, nj = cnt[KIc], cnt[KJc]
+                    new_i = Si + zi + same[..., None] * zj
+                    E = np.where(real[KIc], self._energy(ni + 1 + same, (new_i * new_i).sum(-1))
+                                 - self._energy(ni, (Si * Si).sum(-1)), 0.0)
+                    Ej = np.where(real[KJc], self._energy(nj + 1, ((Sj + zj) ** 2).sum(-1))
+                                  - self._energy(nj, (Sj * Sj).sum(-1)), 0.0)
+                    E = E + np.where(same, 0.0, Ej)
+                    if self.bg is not None:
+                        E = E + np.where(KIc == self.bg, self.bg_cost[i][:, None], 0.0)
+                        E = E + np.where(KJc == self.bg, self.bg_cost[j][:, None], 0.0)
+                    E = np.where(ok & np.isfinite(E), E, np.inf)
+                    E -= E.min(axis=1, keepdims=True)
+                    P = np.exp(-0.5 * beta * E)
+                    cum = np.cumsum(P, axis=1)
+                    pick = (cum < self.rng.random((B, 1)) * cum[:, -1:]).sum(axis=1)
+                    li, lj = KIc[rows_b, pick], KJc[rows_b, pick]
+                    lab[i], lab[j] = li, lj
+                    np.add.at(cnt, li, 1.0)
+                    np.add.at(cnt, lj, 1.0)
+                    np.add.at(S, li, Z[i])
+                    np.add.at(S, lj, Z[j])
+            if sweep >= burn:
+                votes[np.arange(len(Z)), lab] += 1
+        return votes
+
+
+def posterior_labels(Z: np.ndarray, labels: np.ndarray, dom: BagPolytope, K: int, with_bg: bool,
+                     sweeps: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each sample's label of most posterior probability, jointly satisfying every bag (the exact
+    at-least-one assignment on -log of the vote shares), and the vote shares (N, K). ``labels`` is the
+    start (the search's answer) and fixes sigma2 / tau2 (within / between variance per dimension)."""
+    counts = np.bincount(labels, minlength=K)
+    sums = one_hot_sum(labels, Z, K)
+    used = counts > 0
+    total = float((Z * Z).sum())
+    within = total - float(((sums[used] ** 2).sum(axis=1) / counts[used]).sum())
+    per_dim = total / len(Z) / Z.shape[1]
+    # floors: as many labels as samples leaves no within-class scatter to measure
+    sigma2 = max(within / max(len(Z) - int(used.sum()), 1) / Z.shape[1], 1e-3 * per_dim, 1e-12)
+    tau2 = per_dim - sigma2
+    bg_mean = sums[0] / counts[0] if with_bg and counts[0] > 0 else None
+    sampler = BagPosterior(Z, dom, K, with_bg, bg_mean, sigma2, max(tau2, 1e-3 * sigma2), rng)
+    # a cap on vectorised steps: many small bags that share names (face tracks) need many steps per sweep
+    sweeps = max(1, min(sweeps, MAX_STEPS // max(sampler.steps_per_sweep, 1)))
+    burn = int(sweeps * BURN_SHARE)
+    votes = sampler.run(labels, sweeps, burn, HOT)
+    votes[np.arange(len(Z)), labels] += 0.5  # ties, and rows no move reaches: the start's label
+    share = votes / votes.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        cost = -np.log(share)
+    return dom.lmo_labels(np.minimum(cost, 1e6)), share
+
+
+#: the share of sweeps before votes are counted, run hot (temperature HOT cooled to 1) to leave the start's mode
+BURN_SHARE = 0.2
+HOT = 1.0
+
+#: at most this many vectorised steps in all (COIN: 100 sweeps of about 40; 150 face-track scenes: about 25
+#: sweeps of about 160)
+MAX_STEPS = 4000
