@@ -111,6 +111,18 @@ def test_cli_writes_labels_and_evaluates(tmp_path: Path, run_cli, dense) -> None
     assert metrics["frame_accuracy"] > 0.8 and 0 < metrics["mean_iou"] <= 1
 
 
+def test_cli_convex_stage_alone_writes_labels(tmp_path: Path, run_cli, dense) -> None:
+    """--refine 0 (the convex relaxation, rounded) once crashed with an internal error at the summary."""
+    frames, X, _ = dense
+    feats, tr, _ = _write_task(tmp_path, frames, X)
+    out = tmp_path / "out.json"
+    code, _, stderr = run_cli("label-actions", feats, "-t", tr, "-o", out, "--refine", "0", "--max-iter", "20")
+    assert code == 0, stderr
+    res = json.loads(out.read_text())
+    assert set(res["videos"]) == set(frames)
+    assert all([s["label"] for s in d["segments"]] == transcript_of(frames[v]) for v, d in res["videos"].items())
+
+
 def test_cli_background_name_in_ground_truth(tmp_path: Path, run_cli) -> None:
     frames = random_action_frames(12, 2, 3, 8, background=0.3, seed=2)
     X = features_from_labels(frames, dim=8, noise=1.0, seed=2)

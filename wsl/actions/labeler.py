@@ -241,6 +241,7 @@ class OrderingLabeler(BaseEstimator):
             self.relaxed_ = {v: Z[b] for v, b in zip(p.names, p.blocks, strict=True)}
         if self.refine <= 0:
             self.init_ = "convex"
+            self.background_share_ = shares[0]  # the uniform start's (only one without refinement)
             return starts["convex"]
         if self.init == "convex":
             starts = {"convex": starts["convex"]}
