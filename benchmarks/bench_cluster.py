@@ -21,7 +21,9 @@ by the same exact at-least-one assignment; ``convex`` = the convex stage alone (
 among exchangeable labels taken at random (what the bound assumes; raw accuracy swings by whole groups);
 ``from_gold`` = the same
 model and search started from the true labels, and whether that ends with a better score than ours
-(yes: the search falls short; no: the likelihood itself prefers the wrong answer).
+(yes: the search falls short; no: the likelihood itself prefers the wrong answer); ``search_expected``
+= ours before the posterior step (the search's labelling of best likelihood); ``bayes`` = the posterior
+step started from the true labels (an estimate of the best expected accuracy these features allow).
 Calibration: expected calibration error of the chosen label's probability against the true labels,
 before (the in-sample model at T = 1, the default up to round 3) and after (the default now:
 probabilities cross-fitted over folds of bags, the temperature ``temperature`` fitted inside
@@ -41,6 +43,8 @@ from pathlib import Path
 import numpy as np
 
 from wsl.actions import BagClusterer, ClusterResult, cluster
+from wsl.actions.bag_posterior import posterior_labels
+from wsl.actions.bag_search import whiten
 from wsl.actions.gaussian import GaussianScorer
 from wsl.data.action_tasks import face_track_bags
 from wsl.data.coin import sample_coin_tasks
@@ -128,13 +132,30 @@ def from_gold(X: np.ndarray, gold: Sequence[str], bags: Sequence[Sequence[int]],
     classes, dom = m._domain(len(X), bags, labels, None, None, bg)
     pos = {c: i for i, c in enumerate(classes)}
     y = np.array([pos.get(g, 0) for g in gold])
-    probe = BagClusterer(starts=0, shrinkage=m.shrinkage, refine=m.refine)
+    probe = BagClusterer(starts=0, shrinkage=m.shrinkage, refine=m.refine, sweeps=0)
     lab, score, _ = probe._refine(Xs, y, dom, len(classes), bg, np.random.default_rng(0))
     ours_idx = np.array([pos[c] for c in res.labels])
     fit = GaussianScorer(m.shrinkage).fit(Xs, ours_idx, len(classes))
     ours_score = (fit.total_log_likelihood(Xs, ours_idx)
                   - 0.5 * Xs.shape[1] * len(np.unique(ours_idx)) * np.log(len(ours_idx)))  # as _refine scores
     return {"from_gold": float(np.mean(lab == y)), "from_gold_scores_higher": bool(score > ours_score)}
+
+
+def bayes(X: np.ndarray, gold: Sequence[str], bags: Sequence[Sequence[int]], labels: Sequence[Sequence[str]],
+          res) -> float:  # type: ignore[no-untyped-def]
+    """The posterior step started from the true labels: the truth is a draw from the posterior when the
+    data follow the model, so this chain needs no burn-in to be in the right place; its labels of most
+    posterior probability estimate the best expected accuracy any method reaches on these features
+    (the bound assumes the clusters are known)."""
+    m = res.model
+    Xs = (X - m.mean_) / m.scale_
+    bg = res.background_used
+    classes, dom = m._domain(len(X), bags, labels, None, None, bg)
+    pos = {c: i for i, c in enumerate(classes)}
+    y = np.array([pos.get(g, 0) for g in gold])
+    Z = whiten(Xs, y, len(classes), m.shrinkage)
+    lab, _ = posterior_labels(Z, y, dom, len(classes), bg, m.sweeps, np.random.default_rng(0))
+    return expected_accuracy([classes[i] for i in lab], gold, bags, labels)
 
 
 def calibration(res, X: np.ndarray, gold: Sequence[str]) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -162,6 +183,9 @@ def ours(X: np.ndarray, gold: list[str], bags: list[list[int]], labels: list[lis
     out: dict[str, object] = {"seconds": time.perf_counter() - t}
     out["ours"] = float(np.mean(np.array(res.labels) == np.array(gold)))
     out["ours_expected"] = expected_accuracy(res.labels, gold, bags, labels)
+    search = getattr(res.model, "search_labels_", None)
+    if search is not None:
+        out["search_expected"] = expected_accuracy([res.model.classes_[i] for i in search], gold, bags, labels)
     out["converged"] = bool(res.solver["converged"])
     out["background_used"] = res.background_used
     out.update(calibration(res, X, gold))
@@ -180,6 +204,7 @@ def run(struct: dict[str, object], noise: float, seed: int) -> dict[str, object]
     res, figures = ours(X, gold, bags, labels)
     out.update(figures)
     out.update(from_gold(X, gold, bags, labels, res))
+    out["bayes"] = bayes(X, gold, bags, labels, res)
     out["certified_gap"] = res.solver["convex"]["relative_gap"] if res.solver["convex"] else None
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
 

@@ -64,6 +64,7 @@ class BagClusterer(BaseEstimator):
     convex stage, ``relaxed_`` (N, K), ``convex_labels_``, ``fw_`` (the convex solve, with its
     certified ``gap`` and ``success``), ``rounding_``, ``init_``, ``history_`` (what the search did:
     components, outer rounds, random starts that won, name swaps),
+    ``search_labels_`` (the search's labelling, before the posterior step),
     ``background_used_``, ``ambiguity_groups_`` (lists of labels no bag separates),
     ``ambiguous_with_`` (per sample, the other labels of its label's group it could equally carry).
     """
@@ -131,7 +132,8 @@ class BagClusterer(BaseEstimator):
         X = self._validate(X)
         if len(bags) != len(bag_labels):
             raise BadInput(f"{len(bags)} bags but {len(bag_labels)} label lists", source)
-        for attr in ("fw_", "rounding_", "relaxed_", "convex_labels_", "proba_", "init_", "history_", "temperature_"):
+        for attr in ("fw_", "rounding_", "relaxed_", "convex_labels_", "proba_", "init_", "history_", "temperature_",
+                     "search_labels_", "posterior_"):
             self.__dict__.pop(attr, None)  # no stale answer from a previous fit
         Xs, self.mean_, self.scale_ = standardize(X)
         N = len(X)
@@ -170,9 +172,10 @@ class BagClusterer(BaseEstimator):
         if self.refine > 0 and self.sweeps > 0:  # on the chosen model only: the sampling is the costly part
             dom: BagPolytope = best["dom"]  # type: ignore[assignment]
             start = np.asarray(best["label_indices_"])
+            self.search_labels_ = start
             Z = whiten(Xs, start, len(self.classes_), self.shrinkage)
             with Status("posterior sampling"):
-                self.label_indices_, _share = posterior_labels(Z, start, dom, len(self.classes_),
+                self.label_indices_, self.posterior_ = posterior_labels(Z, start, dom, len(self.classes_),
                                                                self.background_used_, self.sweeps,
                                                                np.random.default_rng(self.seed))
             self.history_["posterior_changed"] = int((self.label_indices_ != start).sum())

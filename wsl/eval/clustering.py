@@ -72,9 +72,9 @@ def exchangeable_labels(gold: Sequence[str], bags: Sequence[Sequence[int]], bag_
             listed.setdefault(lab, set()).add(j)
     holds: dict[str, set[int]] = {}  # label -> listing bags that hold one of its samples
     for j, rows in enumerate(bags):
-        need = set(bag_labels[j])
+        listing = set(bag_labels[j])
         for i in rows:
-            if 0 <= i < len(gold) and gold[i] in need:
+            if 0 <= i < len(gold) and gold[i] in listing:
                 holds.setdefault(gold[i], set()).add(j)
     by_sig: dict[frozenset[int], set[str]] = {}
     for lab, js in listed.items():
