@@ -63,3 +63,23 @@ def test_decoded_labels_satisfy_every_bag() -> None:
     assert allowed[np.arange(len(Z)), lab].all()
     for r, n in zip(bags, need, strict=True):
         assert set(n) <= set(lab[r].tolist())
+
+
+def test_sweeps_parameter_follows_the_estimator_contract() -> None:
+    import pytest
+    from sklearn.base import clone
+
+    from wsl.actions import BagClusterer
+    from wsl.errors import BadInput
+
+    Z, bags, need, _K = _tiny()
+    names = [[f"l{k}" for k in n] for n in need]
+    with pytest.raises(BadInput) as e:
+        BagClusterer(sweeps=-1).fit(Z, bags, names)
+    assert e.value.param == "sweeps"
+    m = clone(BagClusterer(sweeps=0)).fit(Z, bags, names)
+    assert not hasattr(m, "posterior_")  # the search's labelling is the answer
+    m = BagClusterer(sweeps=20).fit(Z, bags, names)
+    assert m.posterior_.shape == (len(Z), len(m.classes_))
+    for r, n in zip(bags, names, strict=True):
+        assert set(n) <= {m.labels_[i] for i in r}

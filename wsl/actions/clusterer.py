@@ -90,11 +90,12 @@ class BagClusterer(BaseEstimator):
     # -- set-up ----------------------------------------------------------------------------------
     def _validate(self, X: np.ndarray) -> np.ndarray:
         if not self.lam > 0:
-            raise BadInput(f"lam must be positive, got {self.lam}", param="lam")
-        if self.max_iter < 0 or self.tol < 0 or self.refine < 0 or self.starts < 0 or self.sweeps < 0:
-            raise BadInput("max_iter, tol, refine, starts and sweeps must not be negative", param="max_iter")
+            raise BadInput(f"`lam` must be positive, got {self.lam}", param="lam")
+        for name in ("max_iter", "tol", "refine", "starts", "sweeps"):
+            if getattr(self, name) < 0:
+                raise BadInput(f"`{name}` must not be negative, got {getattr(self, name)}", param=name)
         if self.temperature is not None and not self.temperature > 0:
-            raise BadInput(f"temperature must be positive, got {self.temperature}", param="temperature")
+            raise BadInput(f"`temperature` must be positive, got {self.temperature}", param="temperature")
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or len(X) < 2:
             raise BadInput(f"expected an (N, d) feature array with N >= 2, got shape {X.shape}", param="X")
