@@ -12,7 +12,8 @@ Times, in one process and on one BLAS thread:
   per-iteration floor);
 - ``certified_*``: ``--certify-method`` (default ``apg``: accelerated projected gradient in the
   order-polytope coordinates of `wsl.solvers.order_polytope`) run to a certified relative gap of
-  1e-3 or ``--certify-seconds`` of CPU (``time.process_time``), with its iterations, wall and CPU
+  1e-3, ``--certify-seconds`` of CPU (``time.process_time``) or ``--certify-iters`` iterations (APG's
+  bound also at the reduced-rank extrapolation of its last ``--rre`` steps), with its iterations, wall and CPU
   seconds, the certified relative gap (best feasible objective minus the best Frank-Wolfe lower
   bound seen, over the objective) and that gap at 30 / 60 / 120 s of CPU;
 - ``baseline_certified_*``: the same for ``--certify-baseline`` (default pairwise FW, the previous
@@ -22,7 +23,7 @@ included), before the certified baseline runs (``peak_rss_mb_with_baseline``: af
 the turn-1 baseline is built (it needs a float64 copy of X).
 
     python benchmarks/bench_ordering_scale.py [--iters 100] [--previous-iters 100] [--certify-seconds 120]
-        [--certify-method apg] [--certify-baseline pairwise|none]
+        [--certify-method apg] [--certify-baseline pairwise|none] [--certify-iters N] [--rre 10]
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def main() -> None:
     ap.add_argument("--rtol", type=float, default=1e-3)
     ap.add_argument("--certify-method", default="apg", choices=["apg", "pairwise", "fw"])
     ap.add_argument("--certify-baseline", default="pairwise", choices=["pairwise", "fw", "none"])
+    ap.add_argument("--certify-iters", type=int, default=100_000, help="most iterations of the certified solves")
+    ap.add_argument("--rre", type=int, default=10, help="APG's extrapolation window for its bound (0: none)")
     a = ap.parse_args()
     rng = np.random.default_rng(0)
     lengths = np.maximum(10, rng.gamma(2.0, a.frames / a.videos / 2.0, a.videos).astype(int))
@@ -106,7 +109,7 @@ def main() -> None:
                             marks[str(m)] = float(r.gap / abs(r.fun))  # type: ignore[attr-defined]
 
                 t0 = time.perf_counter()
-                cert = solve_ordering(prob, lab0, method=method, max_iter=100_000, rtol=a.rtol,
+                cert = solve_ordering(prob, lab0, method=method, max_iter=a.certify_iters, rtol=a.rtol, rre=a.rre,
                                       max_seconds=a.certify_seconds, clock=time.process_time, callback=seen)
                 out.update({f"{key}_method": method, f"{key}_iters": int(cert.nit), f"{key}_gap_at_cpu_s": marks,
                             f"{key}_seconds": round(time.perf_counter() - t0, 1),

@@ -213,7 +213,7 @@ def _record(history: list[tuple[float, float]], callback: Callable[[OptimizeResu
 def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str = "apg", max_iter: int = 500,
                    atol: float = 0.0, rtol: float = 1e-3, max_seconds: float | None = None,
                    clock: Callable[[], float] | None = None,
-                   callback: Callable[[OptimizeResult], Any] | None = None) -> OptimizeResult:
+                   callback: Callable[[OptimizeResult], Any] | None = None, rre: int = 10) -> OptimizeResult:
     """Minimise the ordering problem from the vertex ``labels0`` (N,) (each frame labelled with a
     class of its video's chain).
 
@@ -221,8 +221,8 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
     after ``max_seconds`` of ``clock`` (default wall time; ``time.process_time`` counts CPU).
     Returns an OptimizeResult (x (N, K), fun, gap certified (fun minus ``lower_bound``, the best
     bound on f* seen), fw_gap (the Frank-Wolfe gap at x), nit, success, message, history of
-    (f, gap)); ``"apg"`` checks the gap every 10 iterations. ``callback`` gets a summary (fun, gap,
-    nit) at every check.
+    (f, gap)); ``"apg"`` checks the gap every 10 iterations, also at the reduced-rank extrapolation
+    of its last ``rre`` steps (0: not). ``callback`` gets a summary (fun, gap, nit) at every check.
     """
     import time
 
@@ -232,7 +232,7 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
         method = "pairwise"  # the order-polytope form needs every state stayable
     if method == "apg":
         return _solve_apg(problem, labels0, max_iter=max_iter, atol=atol, rtol=rtol, max_seconds=max_seconds,
-                          clock=clock, callback=callback)
+                          clock=clock, callback=callback, rre=rre)
     # Frank-Wolfe on the cached statistics, with Z and the gradient kept on the support cells (each
     # video's frames times its own classes, see _Support). V = M^-1 U is carried along (one d x d
     # solve per iteration).
