@@ -154,7 +154,7 @@ def bayes(X: np.ndarray, gold: Sequence[str], bags: Sequence[Sequence[int]], lab
     pos = {c: i for i, c in enumerate(classes)}
     y = np.array([pos.get(g, 0) for g in gold])
     Z = whiten(Xs, y, len(classes), m.shrinkage)
-    lab, _ = posterior_labels(Z, y, dom, len(classes), bg, m.sweeps, np.random.default_rng(0))
+    lab, _, _ = posterior_labels(Z, y, dom, len(classes), bg, m.sweeps, np.random.default_rng(0))
     return expected_accuracy([classes[i] for i in lab], gold, bags, labels)
 
 

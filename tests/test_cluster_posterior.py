@@ -58,7 +58,8 @@ def test_decoded_labels_satisfy_every_bag() -> None:
         allowed[np.ix_(r, n)] = True
     dom = BagPolytope(len(Z), K, bags, need, allowed)
     start = np.array([0, 1, 1, 1, 2, 0, 2, 2])
-    lab, share = posterior_labels(Z, start, dom, K, False, 50, np.random.default_rng(1))
+    lab, share, ran = posterior_labels(Z, start, dom, K, False, 50, np.random.default_rng(1))
+    assert ran == 50
     assert np.allclose(share.sum(axis=1), 1)
     assert allowed[np.arange(len(Z)), lab].all()
     for r, n in zip(bags, need, strict=True):
@@ -83,3 +84,18 @@ def test_sweeps_parameter_follows_the_estimator_contract() -> None:
     assert m.posterior_.shape == (len(Z), len(m.classes_))
     for r, n in zip(bags, names, strict=True):
         assert set(n) <= {m.labels_[i] for i in r}
+
+
+def test_one_huge_bag_is_not_sampled_for_minutes() -> None:
+    """One bag of 600 samples listing 200 labels: a sweep would evaluate 200^2 label pairs for each of
+    300 steps; the work cap leaves the search's labels (0 sweeps) instead of taking minutes."""
+    import time
+
+    rng = np.random.default_rng(0)
+    N, K = 600, 200
+    Z = rng.normal(size=(N, 32))
+    dom = BagPolytope(N, K, [list(range(N))], [list(range(K))])
+    start = np.r_[np.arange(K), rng.integers(K, size=N - K)]
+    t = time.perf_counter()
+    lab, _, ran = posterior_labels(Z, start, dom, K, False, 100, rng)
+    assert ran == 0 and np.array_equal(lab, start) and time.perf_counter() - t < 5

@@ -43,6 +43,9 @@ class BagPosterior:
         moving = [j for j, r in enumerate(dom.bags) if len(r) >= 2]
         self.colours = self._colour(moving)
         self.steps_per_sweep = sum(int(np.ceil(c["n"].mean())) for c in self.colours)
+        # candidate pairs x dimensions a sweep evaluates: one bag of many samples and labels is costly
+        self.work_per_sweep = sum(int(np.ceil(c["n"].mean())) * c["A"].shape[0] * c["A"].shape[1] ** 2
+                                  for c in self.colours) * Z.shape[1]
 
     def _colour(self, bags: list[int]) -> list[dict[str, np.ndarray]]:
         """Greedy colouring of the bags: bags of one colour share no label but background. Each colour
@@ -161,10 +164,11 @@ class BagPosterior:
 
 
 def posterior_labels(Z: np.ndarray, labels: np.ndarray, dom: BagPolytope, K: int, with_bg: bool,
-                     sweeps: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                     sweeps: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
     """Each sample's label of most posterior probability, jointly satisfying every bag (the exact
-    at-least-one assignment on -log of the vote shares), and the vote shares (N, K). ``labels`` is the
-    start (the search's answer) and fixes sigma2 / tau2 (within / between variance per dimension)."""
+    at-least-one assignment on -log of the vote shares), the vote shares (N, K) and the sweeps run
+    (``sweeps`` or fewer: see MAX_STEPS, MAX_WORK; 0 leaves ``labels``). ``labels`` is the start (the
+    search's answer) and fixes sigma2 / tau2 (within / between variance per dimension)."""
     counts = np.bincount(labels, minlength=K)
     sums = one_hot_sum(labels, Z, K)
     used = counts > 0
@@ -177,20 +181,24 @@ def posterior_labels(Z: np.ndarray, labels: np.ndarray, dom: BagPolytope, K: int
     bg_mean = sums[0] / counts[0] if with_bg and counts[0] > 0 else None
     sampler = BagPosterior(Z, dom, K, with_bg, bg_mean, sigma2, max(tau2, 1e-3 * sigma2), rng)
     # a cap on vectorised steps: many small bags that share names (face tracks) need many steps per sweep
-    sweeps = max(1, min(sweeps, MAX_STEPS // max(sampler.steps_per_sweep, 1)))
+    sweeps = min(sweeps, MAX_STEPS // max(sampler.steps_per_sweep, 1), MAX_WORK // max(sampler.work_per_sweep, 1))
     burn = int(sweeps * BURN_SHARE)
     votes = sampler.run(labels, sweeps, burn)
     votes[np.arange(len(Z)), labels] += 0.5  # ties, and rows no move reaches: the start's label
     share = votes / votes.sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore"):
         cost = -np.log(share)
-    return dom.lmo_labels(np.minimum(cost, 1e6)), share
+    return dom.lmo_labels(np.minimum(cost, 1e6)), share, sweeps
 
 
 #: the share of sweeps before votes are counted
 BURN_SHARE = 0.2
 
 #: at most this many vectorised steps in all, so that many bags sharing names stay quick (COIN: 100
-#: sweeps of about 40 steps; 150 face-track scenes: 10 sweeps of 383, 2.5 s -> 3 s a solve; Mining-YouTube:
-#: 3 sweeps of about 1,140, where 10 sweeps gave no better labels and 100 cost 100 s)
+#: sweeps of about 40 steps, 33 of 118 where one bag has 27 samples; 150 face-track scenes: 10 sweeps of
+#: 383, 1.6 s; Mining-YouTube: 5 sweeps of 667, 3 s, where 17 sweeps gave no better labels)
 MAX_STEPS = 4000
+
+#: and at most this much work (candidate label pairs x dimensions, about 3e7 a second: COIN 1e7 in all,
+#: Mining-YouTube 9e7): one bag of 600 samples listing 200 labels would take 8e8 a sweep, so no sweep
+MAX_WORK = 100_000_000

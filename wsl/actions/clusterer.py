@@ -176,10 +176,13 @@ class BagClusterer(BaseEstimator):
             self.search_labels_ = start
             Z = whiten(Xs, start, len(self.classes_), self.shrinkage)
             with Status("posterior sampling"):
-                self.label_indices_, self.posterior_ = posterior_labels(Z, start, dom, len(self.classes_),
+                self.label_indices_, self.posterior_, ran = posterior_labels(Z, start, dom, len(self.classes_),
                                                                self.background_used_, self.sweeps,
                                                                np.random.default_rng(self.seed))
+            self.history_["posterior_sweeps"] = ran
             self.history_["posterior_changed"] = int((self.label_indices_ != start).sum())
+            info(f"posterior labels: {ran} sweeps, {self.history_['posterior_changed']} samples relabelled"
+                 + ("" if ran == self.sweeps else f" (capped from {self.sweeps}: the bags are large)"))
         self.labels_ = [self.classes_[i] for i in self.label_indices_]
         self._ambiguity(bags, bag_labels)
         self.proba_, self.temperature_ = self._calibrated(Xs, np.asarray(self.label_indices_), bags, bag_labels)
