@@ -182,7 +182,7 @@ class BagClusterer(BaseEstimator):
             self.history_["posterior_sweeps"] = ran
             self.history_["posterior_changed"] = int((self.label_indices_ != start).sum())
             info(f"posterior labels: {ran} sweeps, {self.history_['posterior_changed']} samples relabelled"
-                 + ("" if ran == self.sweeps else f" (capped from {self.sweeps}: the bags are large)"))
+                 + ("" if ran == self.sweeps else f" (of {self.sweeps}: the sampler's step budget)"))
         self.labels_ = [self.classes_[i] for i in self.label_indices_]
         self._ambiguity(bags, bag_labels)
         self.proba_, self.temperature_ = self._calibrated(Xs, np.asarray(self.label_indices_), bags, bag_labels)
