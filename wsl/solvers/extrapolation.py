@@ -22,7 +22,8 @@ class RREWindow:
         if size < 1:
             raise ValueError(f"size must be >= 1, got {size}")
         self.size = int(size)
-        self._diffs: np.ndarray | None = None
+        self._diffs: np.ndarray | None = None  # unit steps, float32
+        self._norms = np.zeros(self.size)  # their lengths
         self._gram = np.zeros((self.size, self.size))
         self._count = 0  # differences pushed since the last reset
 
@@ -38,13 +39,22 @@ class RREWindow:
         d = np.subtract(new, old, dtype=np.float64).ravel()
         if self._diffs is None or self._diffs.shape[1] != d.size:
             self._diffs = np.zeros((self.size, d.size), dtype=np.float32)
+            self._norms = np.zeros(self.size)
             self._count = 0
         slot = self._count % self.size
+        norm = float(np.sqrt(d @ d))
+        # kept as a unit vector and its norm: late steps are tiny, and float32 products of tiny entries
+        # fall into denormals, which made one step's bookkeeping 5x a whole iteration; entries below
+        # 1e-12 of the step count for nothing in its direction
+        if norm > 0:
+            d /= norm
+            d[np.abs(d) < 1e-12] = 0.0
         self._diffs[slot] = d
+        self._norms[slot] = norm
         # one float32 GEMV per step (float64 copies of the window would cost more than the step);
         # a rounded Gram matrix only makes w a little less good, never the bound invalid
         n = min(self._count + 1, self.size)
-        row = (self._diffs[:n] @ self._diffs[slot]).astype(np.float64)
+        row = (self._diffs[:n] @ self._diffs[slot]).astype(np.float64) * self._norms[:n] * norm
         self._gram[slot, :n] = row
         self._gram[:n, slot] = row
         self._count += 1
@@ -69,5 +79,5 @@ class RREWindow:
         b = np.cumsum(g)
         w = np.array(newest, dtype=np.float64).ravel()
         for j, slot in enumerate(order):
-            w -= b[j] * self._diffs[slot]
+            w -= (b[j] * self._norms[slot]) * self._diffs[slot]
         return w.reshape(np.shape(newest))
