@@ -39,6 +39,7 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -121,17 +122,24 @@ def supervised(X: np.ndarray, gold: Sequence[str], bags: Sequence[Sequence[int]]
     return float(np.mean(pred == y))
 
 
-def from_gold(X: np.ndarray, gold: Sequence[str], bags: Sequence[Sequence[int]], labels: Sequence[Sequence[str]],
-              res) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """The same model and search started from the true labels: where it ends with a better score than
-    ours, the search is what falls short; where ours scores better, the model (the likelihood on this
-    little data) prefers the wrong answer and no search fixes it."""
+def _gold_problem(X: np.ndarray, gold: Sequence[str], bags: Sequence[Sequence[int]],
+                  labels: Sequence[Sequence[str]], res: Any) -> tuple[Any, ...]:
+    """The fitted model's own problem (standardised features, background, classes, bag domain) and the
+    true labels as class indices, for the runs started from the truth."""
     m = res.model
     Xs = (X - m.mean_) / m.scale_
     bg = res.background_used
     classes, dom = m._domain(len(X), bags, labels, None, None, bg)
     pos = {c: i for i, c in enumerate(classes)}
-    y = np.array([pos.get(g, 0) for g in gold])
+    return m, Xs, bg, classes, dom, pos, np.array([pos.get(g, 0) for g in gold])
+
+
+def from_gold(X: np.ndarray, gold: Sequence[str], bags: Sequence[Sequence[int]], labels: Sequence[Sequence[str]],
+              res) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The same model and search started from the true labels: where it ends with a better score than
+    ours, the search is what falls short; where ours scores better, the model (the likelihood on this
+    little data) prefers the wrong answer and no search fixes it."""
+    m, Xs, bg, classes, dom, pos, y = _gold_problem(X, gold, bags, labels, res)
     probe = BagClusterer(starts=0, shrinkage=m.shrinkage, refine=m.refine, sweeps=0)
     lab, score, _ = probe._refine(Xs, y, dom, len(classes), bg, np.random.default_rng(0))
     ours_idx = np.array([pos[c] for c in res.labels])
@@ -147,12 +155,7 @@ def bayes(X: np.ndarray, gold: Sequence[str], bags: Sequence[Sequence[int]], lab
     data follow the model, so this chain needs no burn-in to be in the right place; its labels of most
     posterior probability estimate the best expected accuracy any method reaches on these features
     (the bound assumes the clusters are known)."""
-    m = res.model
-    Xs = (X - m.mean_) / m.scale_
-    bg = res.background_used
-    classes, dom = m._domain(len(X), bags, labels, None, None, bg)
-    pos = {c: i for i, c in enumerate(classes)}
-    y = np.array([pos.get(g, 0) for g in gold])
+    m, Xs, bg, classes, dom, pos, y = _gold_problem(X, gold, bags, labels, res)
     Z = whiten(Xs, y, len(classes), m.shrinkage)
     lab, _, _ = posterior_labels(Z, y, dom, len(classes), bg, m.sweeps, np.random.default_rng(0))
     return expected_accuracy([classes[i] for i in lab], gold, bags, labels)

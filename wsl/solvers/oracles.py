@@ -81,6 +81,26 @@ def ordering_chain(transcript: Sequence[int], background: int | None = 0, min_le
     return Chain(np.array(labels, dtype=np.int64), np.array(optional), np.array(stay))
 
 
+def _chain_tables(chains: Sequence[Chain], S: int) -> dict[str, np.ndarray]:
+    """Per-state tables (V, S) of chains padded to S states: ``lab`` (class), ``n`` (states), ``stay``,
+    ``skip`` (may enter s from s-2: s-1 optional), ``can_start``, ``can_end``."""
+    V = len(chains)
+    t = {"lab": np.zeros((V, S), dtype=np.int64), "stay": np.zeros((V, S), dtype=bool),
+         "skip": np.zeros((V, S), dtype=bool), "can_start": np.zeros((V, S), dtype=bool),
+         "can_end": np.zeros((V, S), dtype=bool), "n": np.array([len(ch.labels) for ch in chains], dtype=np.int64)}
+    for v, ch in enumerate(chains):
+        n = len(ch.labels)
+        t["lab"][v, :n] = ch.labels
+        t["stay"][v, :n] = ch.stay
+        t["skip"][v, 2:n] = ch.optional[1: n - 1]
+        t["can_start"][v, 0] = t["can_end"][v, n - 1] = True
+        if n >= 2 and ch.optional[0]:
+            t["can_start"][v, 1] = True
+        if n >= 2 and ch.optional[n - 1]:
+            t["can_end"][v, n - 2] = True
+    return t
+
+
 def _pack(costs: Sequence[np.ndarray], chains: Sequence[Chain]) -> dict[str, np.ndarray]:
     """Pad a batch of videos to one length: state costs (V, T, S), +inf where padded, and the
     per-state flags of their chains."""
@@ -89,24 +109,11 @@ def _pack(costs: Sequence[np.ndarray], chains: Sequence[Chain]) -> dict[str, np.
     T = int(lengths.max())
     S = max(len(ch.labels) for ch in chains)
     sc = np.full((V, T, S), _INF)
-    optional = np.zeros((V, S), dtype=bool)
-    stay = np.zeros((V, S), dtype=bool)
-    can_start = np.zeros((V, S), dtype=bool)
-    can_end = np.zeros((V, S), dtype=bool)
     for v, (c, ch) in enumerate(zip(costs, chains, strict=True)):
-        n = len(ch.labels)
-        sc[v, : c.shape[0], :n] = c[:, ch.labels]
-        optional[v, :n] = ch.optional
-        stay[v, :n] = ch.stay
-        can_start[v, 0] = can_end[v, n - 1] = True
-        if n >= 2 and ch.optional[0]:
-            can_start[v, 1] = True
-        if n >= 2 and ch.optional[n - 1]:
-            can_end[v, n - 2] = True
-    skip_ok = np.zeros((V, S), dtype=bool)  # may arrive at s from s-2 (state s-1 is optional)
-    skip_ok[:, 2:] = optional[:, 1:-1]
-    return {"sc": sc, "lengths": lengths, "stay": stay, "skip_ok": skip_ok, "can_start": can_start,
-            "can_end": can_end}
+        sc[v, : c.shape[0], : len(ch.labels)] = c[:, ch.labels]
+    t = _chain_tables(chains, S)
+    return {"sc": sc, "lengths": lengths, "stay": t["stay"], "skip_ok": t["skip"], "can_start": t["can_start"],
+            "can_end": t["can_end"]}
 
 
 def _batches(costs: Sequence[np.ndarray], chains: Sequence[Chain], max_cells: int) -> list[np.ndarray]:
@@ -193,21 +200,8 @@ class RaggedChains:
         n_states = np.array([len(ch.labels) for ch in chains], dtype=np.int64)
         S = int(n_states.max(initial=1))
         self.S = S
-        lab = np.zeros((V, S), dtype=np.int64)
-        stay = np.zeros((V, S), dtype=bool)
-        skip = np.zeros((V, S), dtype=bool)  # may enter s from s-2 (s-1 optional)
-        can_start = np.zeros((V, S), dtype=bool)
-        can_end = np.zeros((V, S), dtype=bool)
-        for v, ch in enumerate(chains):
-            n = len(ch.labels)
-            lab[v, :n] = ch.labels
-            stay[v, :n] = ch.stay
-            skip[v, 2:n] = ch.optional[1: n - 1]
-            can_start[v, 0] = can_end[v, n - 1] = True
-            if n >= 2 and ch.optional[0]:
-                can_start[v, 1] = True
-            if n >= 2 and ch.optional[n - 1]:
-                can_end[v, n - 2] = True
+        tab = _chain_tables(chains, S)
+        lab, stay, skip, can_start, can_end = tab["lab"], tab["stay"], tab["skip"], tab["can_start"], tab["can_end"]
         self.lab, self.stay, self.skip = lab, stay, skip
         self.start_inf = np.where(can_start, 0.0, np.inf)
         self.end_inf = np.where(can_end, 0.0, np.inf)
@@ -412,24 +406,9 @@ class _FrameByFrame:
         t_of = np.repeat(np.arange(T), self.live)
         rank_of = np.arange(self.n_rows) - self.offsets[t_of]
         self.src = starts[order][rank_of] + t_of
-        lab = np.zeros((len(chains), S), dtype=np.int64)
-        bad = np.full((len(chains), S), np.inf)
-        stay = np.zeros((len(chains), S), dtype=bool)
-        skip = np.zeros((len(chains), S), dtype=bool)
-        can_start = np.zeros((len(chains), S), dtype=bool)
-        can_end = np.zeros((len(chains), S), dtype=bool)
-        for r, v in enumerate(order):
-            ch = chains[v]
-            n = len(ch.labels)
-            lab[r, :n] = ch.labels
-            bad[r, :n] = 0.0
-            stay[r, :n] = ch.stay
-            skip[r, 2:n] = ch.optional[1 : n - 1]
-            can_start[r, 0] = can_end[r, n - 1] = True
-            if n >= 2 and ch.optional[0]:
-                can_start[r, 1] = True
-            if n >= 2 and ch.optional[n - 1]:
-                can_end[r, n - 2] = True
+        tab = _chain_tables([chains[v] for v in order], S)  # in rank order
+        lab, stay, skip, can_start, can_end = tab["lab"], tab["stay"], tab["skip"], tab["can_start"], tab["can_end"]
+        bad = np.where(np.arange(S)[None, :] < tab["n"][:, None], 0.0, np.inf)
         self.S = S
         self.lab = lab  # (V, S) in rank order
         self.lab_cells = lab[rank_of].astype(np.int32)  # (N, S) the class of each state of each cell
