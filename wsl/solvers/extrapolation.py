@@ -2,12 +2,13 @@
 
 A first-order method near a polyhedral optimum moves, late in the run, almost like a linear
 iteration x_{k+1} - x* ~ T (x_k - x*); RRE (Sidi's vector extrapolation) picks the affine combination
-sum_i g_i x_i (sum g_i = 1) of the last m + 2 iterates whose combined differences are smallest, which
-cancels the slowest modes of T. The ordering solver evaluates the Frank-Wolfe bound f(w) - gap(w) at
+sum_i g_i x_i (sum g_i = 1) of the last m + 1 iterates whose combined differences (m of them) are
+smallest, which cancels the slowest modes of T. The ordering solver evaluates the Frank-Wolfe bound f(w) - gap(w) at
 the extrapolated w: that bound is valid at ANY point (f is convex and defined everywhere), and its
 error is first order in the gradient's error at w, so a w nearer the optimum than any iterate gives
-a tighter certificate. The window keeps only the differences, in float32 (late differences are tiny,
-and storing them, not the iterates, keeps their digits); the newest iterate stays with the caller.
+a tighter certificate. The window keeps only the differences (storing them, not the iterates, keeps
+the digits of late, tiny steps), each as a float32 unit vector and its float64 length; the newest
+iterate stays with the caller.
 """
 
 from __future__ import annotations
@@ -25,10 +26,7 @@ class RREWindow:
         self._diffs: np.ndarray | None = None  # unit steps, float32
         self._norms = np.zeros(self.size)  # their lengths
         self._gram = np.zeros((self.size, self.size))
-        self._count = 0  # differences pushed since the last reset
-
-    def reset(self) -> None:
-        self._count = 0
+        self._count = 0  # differences pushed
 
     @property
     def full(self) -> bool:

@@ -344,9 +344,9 @@ def _solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: 
     accumulate across iterations). Every ``check_every`` iterations the iterate is repaired to an
     exactly feasible point (the upper bound) and the Frank-Wolfe bound f(Y) - gap(Y) <= f*, valid at
     any Y, is taken at it and at the reduced-rank extrapolation of the last ``rre`` steps
-    (:mod:`wsl.solvers.extrapolation`; late in a run it is 5-10x tighter than the bound at the
-    iterates, where the bound at FISTA's momentum point gained nothing); the certified gap is the
-    best upper bound minus the best lower bound."""
+    (:mod:`wsl.solvers.extrapolation`; it pays late in a run: 6x tighter after 3,000 iterations on 20
+    videos, where the bound at FISTA's momentum point gained nothing); the certified gap is the best
+    upper bound minus the best lower bound."""
     import time
 
     clock = clock or time.perf_counter
