@@ -24,6 +24,7 @@ the turn-1 baseline is built (it needs a float64 copy of X).
 
     python benchmarks/bench_ordering_scale.py [--iters 100] [--previous-iters 100] [--certify-seconds 120]
         [--certify-method apg] [--certify-baseline pairwise|none] [--certify-iters N] [--rre 10]
+        [--min-length 0.1]
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=80000)
     ap.add_argument("--d", type=int, default=512)
     ap.add_argument("--classes", type=int, default=17)
+    ap.add_argument("--min-length", type=float, default=0.0,
+                    help="each action lasts at least this share of its video's length / its actions, as "
+                         "label-actions' min_length (0: one frame)")
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--previous-iters", type=int, default=100, help="0 skips the baseline")
     ap.add_argument("--certify-seconds", type=float, default=120.0, help="0 skips the certified solve")
@@ -68,9 +72,10 @@ def main() -> None:
     trs = [list(rng.integers(1, a.classes, size=int(rng.integers(1, 6)))) for _ in range(a.videos)]
     N, K = int(lengths.sum()), a.classes
     X = rng.standard_normal(size=(N, a.d), dtype=np.float32)
-    chains = [ordering_chain(t) for t in trs]
+    chains = [ordering_chain(t, 0, max(1, int(a.min_length * n / len(t)))) for n, t in zip(lengths, trs, strict=True)]
     lab0 = np.concatenate([uniform_labels(n, t) for n, t in zip(lengths, trs, strict=True)])
-    out: dict[str, object] = {"benchmark": "ordering_scale", "videos": a.videos, "frames": N, "d": a.d, "classes": K}
+    out: dict[str, object] = {"benchmark": "ordering_scale", "videos": a.videos, "frames": N, "d": a.d, "classes": K,
+                              "min_length": a.min_length}
     with few_blas_threads(a.d):
         t0 = time.perf_counter()
         prob = OrderingProblem(X, lengths, chains, K, lam=1e-2)

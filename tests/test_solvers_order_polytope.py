@@ -17,7 +17,7 @@ def _path_ok(ch: Chain, states: np.ndarray) -> bool:
     if states[-1] not in ({S - 1, S - 2} if ch.optional[S - 1] else {S - 1}):
         return False
     for a, b in zip(states[:-1], states[1:], strict=True):
-        if not (b == a or b == a + 1 or (b == a + 2 and ch.optional[a + 1])):
+        if not ((b == a and ch.stay[a]) or b == a + 1 or (b == a + 2 and ch.optional[a + 1])):
             return False
     return True
 
@@ -26,7 +26,11 @@ def _random_chains(rng: np.random.Generator, kind: int) -> list[Chain]:
     chains = []
     for _ in range(3):
         tr = [int(x) for x in rng.integers(1, 5, size=int(rng.integers(1, 4)))]
-        ch = ordering_chain(tr, background=None if kind == 2 else 0)
+        # kind 3: min_length actions (their first frames' states must be left at once), with and without
+        # background, so that a state to be left can also come first
+        mins = [int(m) for m in rng.integers(1, 4, size=len(tr))] if kind == 3 else 1
+        ch = ordering_chain(tr, background=None if kind == 2 or (kind == 3 and rng.random() < 0.5) else 0,
+                            min_length=mins)
         if kind == 1:  # optional states anywhere (never two in a row, as the oracle allows one skip)
             opt = rng.random(len(ch.labels)) < 0.4
             opt[1:] &= ~opt[:-1]
@@ -35,12 +39,12 @@ def _random_chains(rng: np.random.Generator, kind: int) -> list[Chain]:
     return chains
 
 
-@pytest.mark.parametrize("kind", [0, 1, 2])
+@pytest.mark.parametrize("kind", [0, 1, 2, 3])
 def test_constraints_are_the_convex_hull_of_the_paths(kind: int) -> None:
     rng = np.random.default_rng(kind)
     for _ in range(8):
         chains = _random_chains(rng, kind)
-        lengths = [int(rng.integers(max(c.min_frames, 2), 9)) for c in chains]
+        lengths = [int(rng.integers(max(c.min_frames, 2), max(c.min_frames, 2) + 7)) for c in chains]
         poly = OrderPolytope(lengths, chains, 5)
         plan = RaggedChains(lengths, chains)
         # every mixture of paths satisfies the constraints
@@ -98,9 +102,9 @@ def test_projection_is_the_euclidean_projection() -> None:
 def test_repair_makes_any_point_exactly_feasible() -> None:
     """The certificate's upper bound is taken at repair(c): it must be feasible whatever c is."""
     rng = np.random.default_rng(7)
-    for kind in (0, 1, 2):
+    for kind in (0, 1, 2, 3):
         chains = _random_chains(rng, kind)
-        lengths = [int(rng.integers(max(c.min_frames, 2), 12)) for c in chains]
+        lengths = [int(rng.integers(max(c.min_frames, 2), max(c.min_frames, 2) + 10)) for c in chains]
         poly = OrderPolytope(lengths, chains, 5)
         for scale in (0.01, 1.0):
             start = poly.from_states(np.zeros(poly.n, dtype=np.int64))
@@ -108,14 +112,40 @@ def test_repair_makes_any_point_exactly_feasible() -> None:
             assert poly.violation(x) == 0.0
 
 
-def test_apg_falls_back_for_chains_with_minimum_lengths() -> None:
+def test_apg_solves_chains_with_minimum_lengths() -> None:
+    """States that must be left (min_length > 1) are constraints of the order polytope too: APG runs
+    on them (no fallback) and reaches the independent flow formulation's optimum, certified."""
+    pytest.importorskip("cvxpy")
+    from wsl.solvers.ordering import OrderingProblem, solve_ordering
+    from wsl.solvers.prep import standardize
+    from wsl.solvers.reference import ordering_reference
+
+    rng = np.random.default_rng(2)
+    lengths = [12, 10, 9]
+    chains = [ordering_chain([1, 2], min_length=2), ordering_chain([3], min_length=3),
+              ordering_chain([2, 3], background=None, min_length=[3, 2])]
+    X = standardize(rng.normal(size=(31, 4)))[0]
+    p = OrderingProblem(X, lengths, chains, 4, 1e-2)
+    res = solve_ordering(p, p.oracle(np.zeros((31, 4))), max_iter=20000, rtol=1e-4)
+    f_ref, _ = ordering_reference(X, lengths, chains, 4, 1e-2)
+    assert res.active is None  # APG ran (pairwise reports its active set)
+    assert res.success and res.lower_bound <= f_ref + 1e-9
+    assert res.fun - f_ref <= 1e-3 * f_ref + 1e-9
+
+
+def test_chains_outside_the_form_fall_back_to_pairwise() -> None:
+    """A state that must be left but may be skipped has no order-polytope form here: pairwise runs."""
     from wsl.solvers.ordering import OrderingProblem, solve_ordering
     from wsl.solvers.prep import standardize
 
-    rng = np.random.default_rng(2)
-    lengths = [12, 10]
-    chains = [ordering_chain([1, 2], min_length=2), ordering_chain([3], min_length=3)]
-    X = standardize(rng.normal(size=(22, 4)))[0]
-    p = OrderingProblem(X, lengths, chains, 4, 1e-2)
-    res = solve_ordering(p, p.oracle(np.zeros((22, 4))), max_iter=3000)
-    assert res.active is not None and res.gap >= 0  # pairwise ran (it reports its active set)
+    odd = Chain(np.array([0, 1, 2, 0]), np.array([True, True, False, True]), np.array([True, False, True, True]))
+    assert not OrderPolytope.supports(odd)
+    assert all(OrderPolytope.supports(ordering_chain([1, 2], min_length=m)) for m in (1, 3))
+    assert OrderPolytope.supports(ordering_chain([1, 2], background=None, min_length=[2, 3]))
+    with pytest.raises(ValueError, match="skippable"):
+        OrderPolytope([8], [odd], 3)
+    rng = np.random.default_rng(4)
+    X = standardize(rng.normal(size=(8, 3)))[0]
+    p = OrderingProblem(X, [8], [odd], 3, 1e-2)
+    res = solve_ordering(p, p.oracle(np.zeros((8, 3))), max_iter=200)
+    assert res.active is not None  # pairwise ran (it reports its active set)

@@ -22,12 +22,9 @@ feasible objective minus the best such bound seen, f(Z) - f* <= gap.
   of :mod:`wsl.solvers.order_polytope`, where the projection onto each video's path polytope is
   isotonic regression. The optimum of these problems is usually deep inside a face of huge
   dimension (every frame a mixture of many paths), which Frank-Wolfe methods approach one vertex per
-  iteration; projection reaches it directly. Needs chains whose states may all be stayed on
-  (``min_length`` 1); other chains fall back to ``"pairwise"``. (A state that must be left is a
-  constraint of the same kind, c[t+1, a] <= c[t, a-1], but with the move rule's c[t+1, a] >= c[t, a-1]
-  it makes an equality split across two chain families, which Dykstra approaches very slowly:
-  violation 1e-2 after 300 sweeps on 60 videos with ``min_length`` 2-10. Those copies would have
-  to be eliminated first.)
+  iteration; projection reaches it directly. Chains outside that form (a last state that may not be
+  stayed on, a state that must be left but may be skipped: none that ``ordering_chain`` makes) fall
+  back to ``"pairwise"``.
 - ``"pairwise"``: pairwise Frank-Wolfe (Lacoste-Julien & Jaggi 2015). Vertices are kept as label
   vectors (one int per frame), so the active set costs N bytes per vertex and a pairwise direction
   touches only the frames where two vertices differ.
@@ -228,8 +225,8 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
 
     if method not in ("fw", "pairwise", "apg"):
         raise ValueError(f"method must be fw, pairwise or apg, got {method!r}")
-    if method == "apg" and not all(bool(np.all(ch.stay)) for ch in problem.chains):
-        method = "pairwise"  # the order-polytope form needs every state stayable
+    if method == "apg" and not all(OrderPolytope.supports(ch) for ch in problem.chains):
+        method = "pairwise"  # chains outside the order-polytope form (none that ordering_chain makes)
     if method == "apg":
         return _solve_apg(problem, labels0, max_iter=max_iter, atol=atol, rtol=rtol, max_seconds=max_seconds,
                           clock=clock, callback=callback, rre=rre)
