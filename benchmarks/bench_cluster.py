@@ -191,6 +191,8 @@ def ours(X: np.ndarray, gold: list[str], bags: list[list[int]], labels: list[lis
         out["search_expected"] = expected_accuracy([res.model.classes_[i] for i in search], gold, bags, labels)
     out["converged"] = bool(res.solver["converged"])
     out["background_used"] = res.background_used
+    history = getattr(res.model, "history_", {})
+    out["gibbs_wins"] = f"{history.get('gibbs_wins', 0)}/{history.get('gibbs_starts', 0)}"  # annealed starts
     out.update(calibration(res, X, gold))
     return res, out
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wsl.actions.bag_search import one_hot_sum
+from wsl.actions.gaussian import one_hot_sum
 from wsl.solvers.bags import BagPolytope
 
 
@@ -94,7 +94,21 @@ class BagPosterior:
         s2, t2, d = self.s2, self.t2, self.Z.shape[1]
         return -s2sum * t2 / (s2 * (s2 + n * t2)) + d * np.log1p(n * t2 / s2)
 
-    def run(self, labels: np.ndarray, sweeps: int, burn: int) -> np.ndarray:
+    def total_energy(self, labels: np.ndarray) -> float:
+        """-2 log p(features | labels) with the class means integrated out (up to what every labelling
+        shares): the sampler's own target, for judging labellings against each other."""
+        n = np.bincount(labels, minlength=self.K).astype(np.float64)
+        S = one_hot_sum(labels, self.Z, self.K)
+        E = self._energy(n, (S * S).sum(axis=1))
+        if self.bg is not None:
+            E[self.bg] = 0.0
+            return float(E.sum() + self.bg_cost[labels == self.bg].sum())
+        return float(E.sum())
+
+    def run(self, labels: np.ndarray, sweeps: int, burn: int, temperatures: np.ndarray | None = None) -> np.ndarray:
+        """Vote counts (N, K) of the labels sampled after ``burn`` sweeps; ``temperatures`` (one per
+        sweep, default 1) divide the energies: a hot sweep crosses barriers a sweep at 1 does not. The
+        last state is left in ``final_``."""
         Z, K = self.Z, self.K
         lab = labels.copy()
         cnt = np.bincount(lab, minlength=K).astype(np.float64)
@@ -104,6 +118,7 @@ class BagPosterior:
         if self.bg is not None:
             real[self.bg] = False
         for sweep in range(sweeps):
+            half_over_t = 0.5 / (1.0 if temperatures is None else float(temperatures[sweep]))
             for col in self.colours:
                 R, A, need, sizes = col["R"], col["A"], col["need"], col["n"]
                 B, W = A.shape
@@ -149,7 +164,7 @@ class BagPosterior:
                         E = E + np.where(KJc == self.bg, self.bg_cost[j][:, None], 0.0)
                     E = np.where(ok & np.isfinite(E), E, np.inf)
                     E -= E.min(axis=1, keepdims=True)
-                    P = np.exp(-0.5 * E)
+                    P = np.exp(-half_over_t * E)
                     cum = np.cumsum(P, axis=1)
                     pick = (cum < self.rng.random((B, 1)) * cum[:, -1:]).sum(axis=1)
                     li, lj = KIc[rows_b, pick], KJc[rows_b, pick]
@@ -160,15 +175,14 @@ class BagPosterior:
                     np.add.at(S, lj, Z[j])
             if sweep >= burn:
                 votes[np.arange(len(Z)), lab] += 1
+        self.final_ = lab
         return votes
 
 
-def posterior_labels(Z: np.ndarray, labels: np.ndarray, dom: BagPolytope, K: int, with_bg: bool,
-                     sweeps: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
-    """Each sample's label of most posterior probability, jointly satisfying every bag (the exact
-    at-least-one assignment on -log of the vote shares), the vote shares (N, K) and the sweeps run
-    (``sweeps`` or fewer: see MAX_STEPS, MAX_WORK; 0 leaves ``labels``). ``labels`` is the start (the
-    search's answer) and fixes sigma2 / tau2 (within / between variance per dimension)."""
+def noise_split(Z: np.ndarray, labels: np.ndarray, K: int, with_bg: bool
+                ) -> tuple[float, float, np.ndarray | None]:
+    """sigma2 (within-class) and tau2 (between-class) variance per dimension under ``labels``, and the
+    background mean (None: background not used or empty)."""
     counts = np.bincount(labels, minlength=K)
     sums = one_hot_sum(labels, Z, K)
     used = counts > 0
@@ -177,9 +191,19 @@ def posterior_labels(Z: np.ndarray, labels: np.ndarray, dom: BagPolytope, K: int
     per_dim = total / len(Z) / Z.shape[1]
     # floors: as many labels as samples leaves no within-class scatter to measure
     sigma2 = max(within / max(len(Z) - int(used.sum()), 1) / Z.shape[1], 1e-3 * per_dim, 1e-12)
-    tau2 = per_dim - sigma2
+    tau2 = max(per_dim - sigma2, 1e-3 * sigma2)
     bg_mean = sums[0] / counts[0] if with_bg and counts[0] > 0 else None
-    sampler = BagPosterior(Z, dom, K, with_bg, bg_mean, sigma2, max(tau2, 1e-3 * sigma2), rng)
+    return sigma2, tau2, bg_mean
+
+
+def posterior_labels(Z: np.ndarray, labels: np.ndarray, dom: BagPolytope, K: int, with_bg: bool,
+                     sweeps: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each sample's label of most posterior probability, jointly satisfying every bag (the exact
+    at-least-one assignment on -log of the vote shares), the vote shares (N, K) and the sweeps run
+    (``sweeps`` or fewer: see MAX_STEPS, MAX_WORK; 0 leaves ``labels``). ``labels`` is the start (the
+    search's answer) and fixes sigma2 / tau2 (within / between variance per dimension)."""
+    sigma2, tau2, bg_mean = noise_split(Z, labels, K, with_bg)
+    sampler = BagPosterior(Z, dom, K, with_bg, bg_mean, sigma2, tau2, rng)
     # a cap on vectorised steps: many small bags that share names (face tracks) need many steps per sweep
     sweeps = min(sweeps, MAX_STEPS // max(sampler.steps_per_sweep, 1), MAX_WORK // max(sampler.work_per_sweep, 1))
     burn = int(sweeps * BURN_SHARE)

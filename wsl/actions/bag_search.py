@@ -9,7 +9,8 @@ import math
 import numpy as np
 from scipy.cluster.hierarchy import DisjointSet
 
-from wsl.actions.gaussian import GaussianScorer, toward_spherical
+from wsl.actions.bag_posterior import BagPosterior, noise_split
+from wsl.actions.gaussian import GaussianScorer, one_hot_sum, toward_spherical
 from wsl.solvers.bags import BagPolytope
 
 
@@ -36,8 +37,9 @@ class BagSearch:
     """
 
     def __init__(self, Xs: np.ndarray, dom: BagPolytope, K: int, with_bg: bool, shrinkage: float, starts: int,
-                 rng: np.random.Generator):
+                 rng: np.random.Generator, gibbs: bool = True):
         self.Xs, self.dom, self.K, self.shrinkage, self.starts, self.rng = Xs, dom, K, shrinkage, starts, rng
+        self.gibbs = gibbs
         self.bg = 0 if with_bg else None
         self.prior_samples = 1.0  # the class means' prior weight, set from the data each outer round
         linked = DisjointSet(range(len(dom.bags)))
@@ -120,7 +122,7 @@ class BagSearch:
         labels = labels.copy()
         stats = {"components": len(self.parts), "outer_rounds": 0, "random_start_wins": 0, "annealed_wins": 0,
                  "named_start_wins": 0,
-                 "name_swaps": 0}
+                 "gibbs_starts": 0, "gibbs_wins": 0, "name_swaps": 0}
         for outer in range(5):
             stats["outer_rounds"] += 1
             before = labels.copy()
@@ -156,6 +158,14 @@ class BagSearch:
                     if got[1] < best[1] - 1e-9:
                         best = got
                         stats["named_start_wins"] += 1
+                if outer == 0 and self.gibbs and self.starts > 0 and len(part.cols) >= GIBBS_MIN_LABELS:
+                    starts, sampler = self._gibbs_starts(part, Zp, best[0], bg_mean)
+                    for start in starts:  # judged by the collapsed likelihood (see _gibbs_starts)
+                        stats["gibbs_starts"] += 1
+                        got = self._hard(part, Zp, start, bg_mean, rounds)
+                        if sampler.total_energy(got[0]) < sampler.total_energy(best[0]) - 1e-9:
+                            best = got
+                            stats["gibbs_wins"] += 1
                 best, swaps = self._swap_names(part, Zp, best, bg_mean, rounds)
                 stats["name_swaps"] += swaps
                 labels[part.rows] = part.cols[best[0]]
@@ -177,6 +187,31 @@ class BagSearch:
             C = self._costs(Zp, M, counts) + T * self.rng.gumbel(size=(len(Zp), n))
             labels = part.assign(C)
         return labels
+
+    def _gibbs_starts(self, part: BagPart, Zp: np.ndarray, labels: np.ndarray, bg_mean: np.ndarray | None
+                      ) -> tuple[list[np.ndarray], BagPosterior]:
+        """Annealed collapsed Gibbs (:class:`BagPosterior` on this component, moves that keep every bag)
+        from a random labelling that satisfies the bags, temperature GIBBS_T0 down to 1 over the sweeps
+        the work cap allows: its last state and its most voted labelling (the votes of the sweeps at
+        T = 1, decoded by the exact assignment) as starts for the hard rounds, and the sampler, whose
+        collapsed likelihood judges them: on Mining-YouTube the scatter with plug-in means prefers the
+        search's fits to the noise, the collapsed likelihood prefers the truth's basin and these starts.
+        ``labels`` (the best so far) sets the noise and mean variances."""
+        n = len(part.cols)
+        s2, t2, _ = noise_split(Zp, labels, n, False)
+        sampler = BagPosterior(Zp, part.sub, n, self.bg is not None, bg_mean, s2, t2, self.rng)
+        sweeps = min(GIBBS_SWEEPS, GIBBS_WORK // max(sampler.work_per_sweep, 1))
+        if sweeps < 2:
+            return [], sampler
+        G = self.rng.gumbel(size=(len(Zp), n))
+        if self.bg is not None:
+            G[:, 0] += _EMPTY  # the start carries no background; the sampler adds it where it pays
+        cold = max(int(sweeps * GIBBS_COLD_SHARE), 1)
+        temps = np.r_[np.geomspace(GIBBS_T0, 1.0, sweeps - cold), np.ones(cold)]
+        votes = sampler.run(part.assign(G), sweeps, sweeps - cold, temps)
+        with np.errstate(divide="ignore"):
+            voted = part.assign(np.minimum(-np.log(votes / cold), 1e6))
+        return [sampler.final_, voted], sampler
 
     def _named_clusters(self, part: BagPart, Zp: np.ndarray, bg_mean: np.ndarray | None) -> np.ndarray:
         """A start that names clusters globally: k-means into as many clusters as the component has
@@ -266,6 +301,16 @@ ANNEAL_T0 = 16.0
 ANNEAL_DECAY = 0.9
 
 
+#: the annealed Gibbs start: components of at least GIBBS_MIN_LABELS labels (COIN's tasks have at most
+#: about 20, face tracks' cast 12, Mining-YouTube's one component 280); temperature GIBBS_T0 cooled
+#: geometrically to 1, then GIBBS_COLD_SHARE of the sweeps at 1 voting; at most GIBBS_SWEEPS sweeps and
+#: GIBBS_WORK candidate pairs x dimensions (about 3e7 a second)
+GIBBS_MIN_LABELS = 50
+GIBBS_T0 = 3.0
+GIBBS_COLD_SHARE = 0.25
+GIBBS_SWEEPS = 200
+GIBBS_WORK = 2_000_000_000
+
 #: name swaps tried per component and pass (Mining-YouTube's one component has thousands of candidates)
 MAX_SWAP_PAIRS = 200
 
@@ -289,17 +334,6 @@ def prior_samples(Z: np.ndarray, labels: np.ndarray, K: int) -> float:
 
 #: the prior weight's cap (features without class structure give tau2 near 0)
 MAX_PRIOR_SAMPLES = 100.0
-
-
-def one_hot_sum(labels: np.ndarray, Z: np.ndarray, n: int) -> np.ndarray:
-    """(n, d) sums of the rows of Z per label (sorted segments: far faster than ``np.add.at``)."""
-    out = np.zeros((n, Z.shape[1]))
-    if len(labels):
-        order = np.argsort(labels, kind="stable")
-        sl = labels[order]
-        starts = np.flatnonzero(np.r_[True, sl[1:] != sl[:-1]])
-        out[sl[starts]] = np.add.reduceat(Z[order], starts, axis=0)
-    return out
 
 
 #: bags whose injective maps (needed label -> distinct row) number at most this are solved by
