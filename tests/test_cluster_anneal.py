@@ -89,3 +89,16 @@ def test_annealed_start_runs_only_on_large_components() -> None:
     search = BagSearch(X, dom, K, False, 0.1, 2, np.random.default_rng(0))
     _, stats = search.run(y.copy(), 5)
     assert stats["gibbs_wins"] == 0 and stats["gibbs_starts"] == 0
+
+
+def test_anneal_is_a_plain_estimator_parameter() -> None:
+    """``anneal`` is stored unchanged and survives sklearn's clone; off, the search makes no Gibbs start."""
+    from sklearn.base import clone
+
+    from wsl.actions import BagClusterer
+
+    X, dom, y, K = _planted(1)
+    m = clone(BagClusterer(anneal=False, sweeps=0))
+    assert m.anneal is False
+    search = BagSearch(X, dom, K, False, 0.1, 2, np.random.default_rng(0), gibbs=m.anneal)
+    assert search.gibbs is False

@@ -218,13 +218,15 @@ class ClusterResult:
 def cluster(features: str | os.PathLike[str] | np.ndarray, bags: Any, *, background: str = BACKGROUND,
             use_background: bool | None = None, lam: float = 1e-3, kappa: float = 0.0, max_iter: int = 2000,
             tol: float = 1e-4, refine: int = 30, starts: int = 8, sweeps: int = 100,
-            temperature: float | None = None, require_convergence: bool = False, seed: int = 0) -> ClusterResult:
+            temperature: float | None = None, require_convergence: bool = False, seed: int = 0,
+            anneal: bool = True) -> ClusterResult:
     """Name samples from bags of labels each known to occur at least once. ``features``: an (N, d)
     ``.npy`` file or array; ``bags``: a bags JSON file, a :class:`wsl.data.bags.Bags`, or a list of
     ``{"samples": [...], "labels": [...]}``. Each sample's label is its most probable one under the
     posterior over labellings that satisfy every bag (``sweeps`` of Gibbs sampling from the refinement's
     answer; 0: that answer itself). The probabilities are cross-fitted over folds of bags at a
-    temperature fitted on the held-out bags (``temperature`` given: that one)."""
+    temperature fitted on the held-out bags (``temperature`` given: that one). ``anneal=False`` skips
+    the search's annealed Gibbs start on components of 50 labels or more (slow there)."""
     from wsl.data.bags import Bags, read_bags
 
     if isinstance(features, np.ndarray):
@@ -243,7 +245,7 @@ def cluster(features: str | os.PathLike[str] | np.ndarray, bags: Any, *, backgro
     info(f"cluster: {len(X)} samples, {len(b.samples)} bags")
     model = BagClusterer(lam=lam, kappa=kappa, max_iter=max_iter, tol=tol, refine=refine, starts=starts,
                          sweeps=sweeps, temperature=temperature, background=background, use_background=use_background,
-                         require_convergence=require_convergence, seed=seed)
+                         require_convergence=require_convergence, seed=seed, anneal=anneal)
     model.fit(X, b.samples, b.labels, b.names, b.source)
     if model.ambiguity_groups_:
         n = sum(1 for a in model.ambiguous_with_ if a)

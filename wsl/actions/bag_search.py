@@ -29,6 +29,9 @@ class BagSearch:
       of the samples that may carry it); annealed rounds from the best so far (:meth:`_anneal`);
       and clusters named globally (k-means into as many clusters as labels, then one linear
       assignment of names to clusters by the bags, :meth:`_named_clusters`);
+    - on components of many labels (Mining-YouTube: one of 280), one annealed collapsed Gibbs chain from
+      a random labelling (:meth:`_gibbs_starts`), its last and its most voted labelling as two more
+      starts, judged by the collapsed likelihood;
     - then names are swapped between pairs of labels that share a bag, kept when the scatter drops:
       which cluster carries which name is decided by the few bags that list one label and not the
       other, a move no single hard round makes.
@@ -304,12 +307,14 @@ ANNEAL_DECAY = 0.9
 #: the annealed Gibbs start: components of at least GIBBS_MIN_LABELS labels (COIN's tasks have at most
 #: about 20, face tracks' cast 12, Mining-YouTube's one component 280); temperature GIBBS_T0 cooled
 #: geometrically to 1, then GIBBS_COLD_SHARE of the sweeps at 1 voting; at most GIBBS_SWEEPS sweeps and
-#: GIBBS_WORK candidate pairs x dimensions (about 3e7 a second)
+#: GIBBS_WORK candidate pairs x dimensions (about 5e7 a second). Mining-YouTube at noise 2 needs the
+#: length: 112 sweeps ended above the search's best collapsed likelihood (no win), 400 sweeps (~140 s)
+#: below it, the search's labelling 0.146 -> 0.237 expected accuracy (docs/benchmarks.md, cluster 4e)
 GIBBS_MIN_LABELS = 50
 GIBBS_T0 = 3.0
 GIBBS_COLD_SHARE = 0.25
-GIBBS_SWEEPS = 200
-GIBBS_WORK = 2_000_000_000
+GIBBS_SWEEPS = 400
+GIBBS_WORK = 8_000_000_000
 
 #: name swaps tried per component and pass (Mining-YouTube's one component has thousands of candidates)
 MAX_SWAP_PAIRS = 200
