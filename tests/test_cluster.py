@@ -63,6 +63,26 @@ def test_cli_cluster_and_eval(tmp_path: Path, run_cli) -> None:
     assert [p["share"] for p in ev["curve"]][-1] == 1.0
 
 
+def test_cli_no_anneal_reaches_the_library(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--no-anneal (skip the slow annealed starts on large components) is passed on; the default keeps them."""
+    import wsl.actions
+
+    seen: list[bool] = []
+    real = wsl.actions.cluster
+
+    def spy(*args, **kw):  # type: ignore[no-untyped-def]
+        seen.append(kw["anneal"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(wsl.actions, "cluster", spy)
+    X, bags, bag_labels, gold = _scenes(1, n_bags=10)
+    feats, bj = _write(tmp_path, X, bags, bag_labels, gold)
+    for extra in ([], ["--no-anneal"]):
+        code, _, stderr = run_cli("cluster", feats, "--bags", bj, "-o", tmp_path / "o.json", "--sweeps", "0", *extra)
+        assert code == 0, stderr
+    assert seen == [True, False]
+
+
 def test_cli_cluster_bad_bags(tmp_path: Path, run_cli) -> None:
     X, bags, bag_labels, _ = _scenes(2, n_bags=4)
     bag_labels[2] = ["p0", "p1", "p2", "p3", "p4", "p5"]  # six labels, five samples

@@ -32,6 +32,9 @@ def cluster(
                                "each sample gets its most probable label (0 = the refinement's best labelling)."),
     temperature: float | None = typer.Option(None, "--temperature", help="Temperature of the per-sample "
                                              "probabilities (default: fitted on held-out bags)."),
+    anneal: bool = typer.Option(True, "--anneal/--no-anneal", help="Annealed Gibbs starts for the search on "
+                                "components of 50 labels or more: better names there, several minutes on "
+                                "1,000 samples of 280 labels."),
     require_convergence: bool = typer.Option(False, "--require-convergence", help="Exit 1 when the convex stage "
                                              "does not reach --tol."),
     seed: int = options.seed(),
@@ -43,7 +46,7 @@ def cluster(
     refuse_overwriting_inputs([output], [features, bags] + ([eval_gold] if eval_gold else []))
     res = run(features, bags, background=background, use_background=use_background, lam=lam, kappa=kappa,
               max_iter=max_iter, tol=tol, refine=refine, sweeps=sweeps, temperature=temperature,
-              require_convergence=require_convergence, seed=seed)
+              require_convergence=require_convergence, seed=seed, anneal=anneal)
     out = res.to_json()
     write_json(output, out)
     if eval_gold is not None:
