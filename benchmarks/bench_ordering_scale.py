@@ -41,8 +41,9 @@ import numpy as np
 
 from wsl.actions.labeler import uniform_labels
 from wsl.solvers._threads import few_blas_threads
-from wsl.solvers.oracles import ordering_chain
-from wsl.solvers.ordering import OrderingProblem, solve_ordering
+from wsl.solvers.chains import ordering_chain
+from wsl.solvers.ordering import solve_ordering
+from wsl.solvers.ordering_problem import OrderingProblem
 
 
 def _peak_mb() -> float:

@@ -12,9 +12,10 @@ from sklearn.base import clone
 from wsl.actions import BagClusterer, OrderingLabeler
 from wsl.errors import BadInput
 from wsl.solvers.bags import BagPolytope, solve_bags
+from wsl.solvers.chains import ordering_chain
 from wsl.solvers.diffrac import DiffracCost
-from wsl.solvers.oracles import ordering_chain
-from wsl.solvers.ordering import OrderingProblem, solve_ordering
+from wsl.solvers.ordering import solve_ordering
+from wsl.solvers.ordering_problem import OrderingProblem
 from wsl.solvers.prep import standardize
 
 pytest.importorskip("cvxpy")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from wsl.solvers.chains import ordering_chain, ordering_lmo_batch
 from wsl.solvers.diffrac import DiffracCost, one_hot
 from wsl.solvers.frank_wolfe import block_frank_wolfe, frank_wolfe
-from wsl.solvers.oracles import bags_lmo, ordering_chain, ordering_lmo_batch
+from wsl.solvers.oracles import bags_lmo
 from wsl.solvers.rounding import round_assignment
 
 
@@ -119,10 +120,11 @@ def test_ordering_plain_fw_takes_the_exact_line_search_step() -> None:
     """solve_ordering's plain FW (cached statistics) follows the dense textbook FW with exact line
     search iterate for iterate: its step uses the Frank-Wolfe gap at the iterate, not the certified
     gap (which the best earlier bound can make smaller)."""
+    from wsl.solvers.chains import ordering_chain
     from wsl.solvers.diffrac import one_hot
     from wsl.solvers.frank_wolfe import frank_wolfe
-    from wsl.solvers.oracles import ordering_chain
-    from wsl.solvers.ordering import OrderingProblem, solve_ordering
+    from wsl.solvers.ordering import solve_ordering
+    from wsl.solvers.ordering_problem import OrderingProblem
     from wsl.solvers.prep import blocks_from_lengths, standardize
 
     rng = np.random.default_rng(5)

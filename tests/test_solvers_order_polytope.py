@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wsl.solvers.oracles import Chain, RaggedChains, ordering_chain
+from wsl.solvers.chains import Chain, RaggedChains, ordering_chain
 from wsl.solvers.order_polytope import OrderPolytope
 
 
@@ -116,7 +116,8 @@ def test_apg_solves_chains_with_minimum_lengths() -> None:
     """States that must be left (min_length > 1) are constraints of the order polytope too: APG runs
     on them (no fallback) and reaches the independent flow formulation's optimum, certified."""
     pytest.importorskip("cvxpy")
-    from wsl.solvers.ordering import OrderingProblem, solve_ordering
+    from wsl.solvers.ordering import solve_ordering
+    from wsl.solvers.ordering_problem import OrderingProblem
     from wsl.solvers.prep import standardize
     from wsl.solvers.reference import ordering_reference
 
@@ -135,7 +136,8 @@ def test_apg_solves_chains_with_minimum_lengths() -> None:
 
 def test_chains_outside_the_form_fall_back_to_pairwise() -> None:
     """A state that must be left but may be skipped has no order-polytope form here: pairwise runs."""
-    from wsl.solvers.ordering import OrderingProblem, solve_ordering
+    from wsl.solvers.ordering import solve_ordering
+    from wsl.solvers.ordering_problem import OrderingProblem
     from wsl.solvers.prep import standardize
 
     odd = Chain(np.array([0, 1, 2, 0]), np.array([True, True, False, True]), np.array([True, False, True, True]))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wsl.solvers.oracles import ordering_chain
-from wsl.solvers.ordering import OrderingProblem, solve_ordering
+from wsl.solvers.chains import ordering_chain
+from wsl.solvers.ordering import solve_ordering
+from wsl.solvers.ordering_problem import OrderingProblem
 from wsl.solvers.prep import standardize
 
 

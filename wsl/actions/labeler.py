@@ -32,9 +32,10 @@ from wsl.data.segments import BACKGROUND
 from wsl.errors import BadInput, WorkFailed
 from wsl.progress import Status, info, warn
 from wsl.solvers._threads import few_blas_threads
+from wsl.solvers.chains import Chain, ordering_chain, ordering_lmo_batch, ordering_posteriors_batch
 from wsl.solvers.diffrac import DiffracCost, balanced_class_weights, one_hot
-from wsl.solvers.oracles import Chain, ordering_chain, ordering_lmo_batch, ordering_posteriors_batch
-from wsl.solvers.ordering import OrderingProblem, solve_ordering
+from wsl.solvers.ordering import solve_ordering
+from wsl.solvers.ordering_problem import OrderingProblem
 from wsl.solvers.prep import blocks_from_lengths, constant_columns, standardize
 
 #: Candidate background shares tried when none is given and background may fall between actions.

@@ -1,7 +1,7 @@
 """The path polytope of an ordering chain as an order polytope, and Euclidean projection onto it.
 
 With s(t) the chain state at frame t and c[t, m] = P(s(t) <= m) (cumulative over states), every move
-rule of a :class:`~wsl.solvers.oracles.Chain` reads g(s(t)) <= s(t+1) <= h(s(t)) with g, h
+rule of a :class:`~wsl.solvers.chains.Chain` reads g(s(t)) <= s(t+1) <= h(s(t)) with g, h
 nondecreasing (g(s) = s on a state that may be stayed on, s + 1 on one that may not, as the first
 frames of a ``min_length`` action; h(s) = s + 1, or s + 2 over an optional state). Under the quantile
 coupling s_t(u) = min{m : c[t, m] >= u} these are exactly the two-variable constraints
@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse
 from scipy.sparse.csgraph import connected_components
 
-from wsl.solvers.oracles import Chain
+from wsl.solvers.chains import Chain
 
 
 def _isotonic(y: np.ndarray) -> np.ndarray:
@@ -94,8 +94,9 @@ class OrderPolytope:
         n_chains = [0, 0, 0]
         self.h: list[np.ndarray] = []
         for v, ch in enumerate(chains):
-            if not ch.stay[-1]:
-                raise ValueError("the order-polytope form needs a chain whose last state may be stayed on")
+            if not OrderPolytope.supports(ch):
+                raise ValueError("the order-polytope form needs a last state that may be stayed on and states "
+                                 "that must be left not to be skippable")
             S, T, r0 = len(ch.labels), int(lengths_a[v]), int(starts[v])
             rows = np.arange(r0, r0 + T)
             self.lab[rows, :S] = ch.labels
@@ -130,8 +131,6 @@ class OrderPolytope:
                     n_chains[1] += 1
             for a in range(1, m_free):
                 if not st[a]:
-                    if ch.optional[a]:
-                        raise ValueError("the order-polytope form needs states that must be left not to be skippable")
                     eq_a.append(grid[1:, a])
                     eq_b.append(grid[:-1, a - 1])
             # family 3: c[t+1, h(j)] >= c[t, j]; only the last j of each h(j) matters (the others follow

@@ -59,7 +59,7 @@ def ordering_reference(X: np.ndarray, lengths: Sequence[int], chains: Sequence[A
                        linear: np.ndarray | None = None, solver: str | None = None) -> tuple[float, np.ndarray]:
     """Minimise the DIFFRAC cost over the product of the videos' path polytopes, written as flows.
 
-    Each video's feasible paths through its chain (see :class:`wsl.solvers.oracles.Chain`) are the
+    Each video's feasible paths through its chain (see :class:`wsl.solvers.chains.Chain`) are the
     source-to-sink paths of a time x state graph; the path polytope is the set of unit flows, and
     Z[t, k] sums the flow through the states labelled k at time t. Independent of the dynamic
     programme, so it checks both the oracle and the solvers. Returns (objective, Z).

@@ -1,0 +1,558 @@
+"""Ordering chains (Bojanowski et al. 2014) and their exact dynamic programmes.
+
+A :class:`Chain` is a left-to-right path of states, e.g. [bg, a1, bg, a2, ..., aL, bg] for a transcript
+(:func:`ordering_chain`): every listed action gets at least one frame (or ``min_length``), in order,
+background optional between. Over a cost matrix G (T x K):
+
+- :func:`ordering_lmo` / :func:`ordering_lmo_batch` — the exact linear minimisation oracle, the
+  cheapest path's labels, by dynamic programming in O(T S) over S states, run state by state over all
+  frames of all videos at once (:class:`RaggedChains`);
+- :func:`ordering_posteriors_batch` — the state posteriors of a Gibbs distribution over the paths
+  (forward-backward), for soft assignments.
+
+Infeasible chains raise :class:`~wsl.errors.BadInput` naming the video.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from wsl.errors import BadInput
+
+_INF = np.inf
+
+
+# ---------------------------------------------------------------------------------------------
+# Ordering (a chain of states)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Chain:
+    """A left-to-right path of states: each state's label, whether it may be skipped (optional),
+    and whether the path may stay on it for more than one frame. A path starts at the first
+    non-skipped state, moves to the next state or (over one optional state) the one after."""
+
+    labels: np.ndarray  # (S,) int
+    optional: np.ndarray  # (S,) bool
+    stay: np.ndarray  # (S,) bool
+
+    @property
+    def min_frames(self) -> int:
+        return int((~self.optional).sum())
+
+
+def ordering_chain(transcript: Sequence[int], background: int | None = 0, min_length: int | Sequence[int] = 1,
+                   gaps: bool = True) -> Chain:
+    """The chain [bg, a1, bg, a2, ..., aL, bg] of a transcript (bg states optional).
+
+    ``background=None`` or ``gaps=False``: no background states (a1, a2, ... back to back).
+    A transcript entry equal to ``background`` is a required background segment. ``min_length``
+    (one int, or one per transcript entry) expands an action into that many states, so each
+    segment lasts at least that many frames, still exactly and in O(T S).
+    """
+    if len(transcript) == 0:
+        raise ValueError("empty transcript")
+    mins = ([int(min_length)] * len(transcript) if isinstance(min_length, (int, np.integer))
+            else [int(m) for m in min_length])
+    if len(mins) != len(transcript) or min(mins) < 1:
+        raise ValueError("min_length must be >= 1, one value or one per transcript entry")
+    labels: list[int] = []
+    optional: list[bool] = []
+    stay: list[bool] = []
+    use_bg = background is not None and gaps
+
+    def bg() -> None:
+        labels.append(int(background))  # type: ignore[arg-type]
+        optional.append(True)
+        stay.append(True)
+
+    for a, m in zip(transcript, mins, strict=True):
+        if use_bg:
+            bg()
+        labels.extend([int(a)] * m)
+        optional.extend([False] * m)
+        stay.extend([False] * (m - 1) + [True])
+    if use_bg:
+        bg()
+    return Chain(np.array(labels, dtype=np.int64), np.array(optional), np.array(stay))
+
+
+def _chain_tables(chains: Sequence[Chain], S: int) -> dict[str, np.ndarray]:
+    """Per-state tables (V, S) of chains padded to S states: ``lab`` (class), ``n`` (states), ``stay``,
+    ``skip`` (may enter s from s-2: s-1 optional), ``can_start``, ``can_end``."""
+    V = len(chains)
+    t = {"lab": np.zeros((V, S), dtype=np.int64), "stay": np.zeros((V, S), dtype=bool),
+         "skip": np.zeros((V, S), dtype=bool), "can_start": np.zeros((V, S), dtype=bool),
+         "can_end": np.zeros((V, S), dtype=bool), "n": np.array([len(ch.labels) for ch in chains], dtype=np.int64)}
+    for v, ch in enumerate(chains):
+        n = len(ch.labels)
+        t["lab"][v, :n] = ch.labels
+        t["stay"][v, :n] = ch.stay
+        t["skip"][v, 2:n] = ch.optional[1: n - 1]
+        t["can_start"][v, 0] = t["can_end"][v, n - 1] = True
+        if n >= 2 and ch.optional[0]:
+            t["can_start"][v, 1] = True
+        if n >= 2 and ch.optional[n - 1]:
+            t["can_end"][v, n - 2] = True
+    return t
+
+
+def _pack(costs: Sequence[np.ndarray], chains: Sequence[Chain]) -> dict[str, np.ndarray]:
+    """Pad a batch of videos to one length: state costs (V, T, S), +inf where padded, and the
+    per-state flags of their chains."""
+    V = len(costs)
+    lengths = np.array([c.shape[0] for c in costs])
+    T = int(lengths.max())
+    S = max(len(ch.labels) for ch in chains)
+    sc = np.full((V, T, S), _INF)
+    for v, (c, ch) in enumerate(zip(costs, chains, strict=True)):
+        sc[v, : c.shape[0], : len(ch.labels)] = c[:, ch.labels]
+    t = _chain_tables(chains, S)
+    return {"sc": sc, "lengths": lengths, "stay": t["stay"], "skip_ok": t["skip"], "can_start": t["can_start"],
+            "can_end": t["can_end"]}
+
+
+def _batches(costs: Sequence[np.ndarray], chains: Sequence[Chain], max_cells: int) -> list[np.ndarray]:
+    """Indices of videos grouped by similar length, each group's padded table under ``max_cells``
+    (used by the forward-backward pass, whose tables are float64 per cell)."""
+    order = np.argsort([c.shape[0] for c in costs], kind="stable")
+    groups = []
+    i = 0
+    while i < len(order):
+        j = i + 1
+        t_max = costs[order[i]].shape[0]
+        s_max = len(chains[order[i]].labels)
+        while j < len(order):
+            t_new = max(t_max, costs[order[j]].shape[0])
+            s_new = max(s_max, len(chains[order[j]].labels))
+            if (j - i + 1) * t_new * s_new > max_cells:
+                break
+            t_max, s_max, j = t_new, s_new, j + 1
+        groups.append(order[i:j])
+        i = j
+    return groups
+
+
+def check_chain_lengths(lengths: Sequence[int], chains: Sequence[Chain], n_classes: int,
+                        names: Sequence[str] | None = None) -> None:
+    """Every video long enough for its chain, every chain label a class (BadInput names the video)."""
+    if len(lengths) != len(chains):
+        raise ValueError(f"{len(lengths)} videos for {len(chains)} chains")
+    for v, (n, ch) in enumerate(zip(lengths, chains, strict=True)):
+        if n < ch.min_frames:
+            name = names[v] if names is not None else f"#{v}"
+            raise BadInput(f"video {name}: its transcript needs at least {ch.min_frames} frames "
+                           f"but the video has {n}")
+        if int(ch.labels.max()) >= n_classes:
+            raise ValueError(f"chain label {int(ch.labels.max())} outside the cost's {n_classes} classes")
+
+
+def _check_chains(costs: Sequence[np.ndarray], chains: Sequence[Chain], names: Sequence[str] | None) -> None:
+    check_chain_lengths([c.shape[0] for c in costs], chains, min((c.shape[1] for c in costs), default=0), names)
+
+
+_WINDOW = 16  # backtracking looks for a segment's start among its last this many frames first
+
+
+@dataclass(frozen=True)
+class _Bucket:
+    """Videos of similar length in one padded table: ``vids`` (by chain length, descending), their
+    padded length ``T``, ``counts[s]`` videos having state s (a prefix of ``vids``), the first table
+    row of state s, and the bucket's offset in the flat tables."""
+
+    vids: np.ndarray
+    T: int
+    counts: np.ndarray
+    firsts: np.ndarray
+    base: int
+
+
+class RaggedChains:
+    """The ordering oracle for a fixed set of videos, planned once and run on many cost matrices.
+
+    The chain's dynamic programme, D[t, s] = c[t, s] + min(D[t-1, s] (stay), D[t-1, s-1] (step),
+    D[t-1, s-2] (skip an optional state)), is run one STATE at a time for all frames at once: with
+    P[t] the cumulative cost of state s and e[t] its entry cost (from states s-1, s-2 at t-1),
+    D[t, s] = P[t] + min_{u <= t} (e[u] - P[u-1]), a running minimum (``minimum.accumulate``). The
+    Python loop thus runs over states (about 11) and length buckets instead of frames (hundreds).
+    Videos are grouped by length into buckets padded to their longest (``slack`` bounds the padding),
+    each bucket's videos ordered by chain length so that the videos having state s are a prefix.
+    Backtracking walks segments, not frames, for all videos at once: the segment ending at (t, s)
+    starts at the first u where the running minimum reaches its value at t (a binary search: it is
+    non-increasing). Ties break as in a left-to-right scan: stay, then step, then skip; the lowest
+    end state. Costs with +-inf (a class forbidden somewhere) go through the frame-by-frame
+    programme (:meth:`_decode_by_frame`), where an infinite cell cannot spoil the differences.
+    """
+
+    def __init__(self, lengths: Sequence[int], chains: Sequence[Chain], slack: float = 1.25):
+        lengths_a = np.asarray(lengths, dtype=np.int64)
+        if len(lengths_a) != len(chains):
+            raise ValueError(f"{len(lengths_a)} lengths for {len(chains)} chains")
+        V = len(chains)
+        self.chains = list(chains)
+        self.lengths = lengths_a
+        self.n_rows = int(lengths_a.sum())
+        self.starts = np.r_[0, np.cumsum(lengths_a)[:-1]].astype(np.int64)
+        n_states = np.array([len(ch.labels) for ch in chains], dtype=np.int64)
+        S = int(n_states.max(initial=1))
+        self.S = S
+        tab = _chain_tables(chains, S)
+        lab, stay, skip, can_start, can_end = tab["lab"], tab["stay"], tab["skip"], tab["can_start"], tab["can_end"]
+        self.lab, self.stay, self.skip = lab, stay, skip
+        self.start_inf = np.where(can_start, 0.0, np.inf)
+        self.end_inf = np.where(can_end, 0.0, np.inf)
+        # buckets: longest first, each padded to its first video's length, grown while the padded
+        # cells stay within `slack` times the real ones; inside, videos by chain length (descending)
+        order = np.argsort(-lengths_a, kind="stable")
+        self.buckets: list[_Bucket] = []
+        sbase = np.full((V, S), -1, dtype=np.int64)  # flat index of (video, state, t = 0) in the tables
+        base = 0
+        i = 0
+        while i < V:
+            top = int(lengths_a[order[i]])
+            j, real = i + 1, top
+            while j < V and (j - i + 1) * top <= slack * (real + int(lengths_a[order[j]])):
+                real += int(lengths_a[order[j]])
+                j += 1
+            vids = order[i:j][np.argsort(-n_states[order[i:j]], kind="stable")]
+            counts = np.array([int((n_states[vids] > s).sum()) for s in range(int(n_states[vids[0]]))])
+            firsts = np.r_[0, np.cumsum(counts)[:-1]]
+            for s, (c, o) in enumerate(zip(counts, firsts, strict=True)):
+                sbase[vids[:c], s] = base + (o + np.arange(c)) * max(top, 1)
+            self.buckets.append(_Bucket(vids, max(top, 1), counts, firsts, base))
+            base += int(counts.sum()) * max(top, 1)
+            i = j
+        self.sbase = sbase
+        self.n_cells = base
+        self._window = np.arange(-min(_WINDOW, int(lengths_a.max(initial=1))) + 1, 1)
+        self._index: dict[tuple[int, bool], np.ndarray] = {}
+        self._by_frame: _FrameByFrame | None = None
+
+    def table_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """The cost entry (row, class) behind every cell of the DP's tables, in table order (padding
+        repeats a video's last frame): what a caller keeping its costs in another layout needs to
+        build the index for :meth:`solve_cells`."""
+        rows = np.empty(self.n_cells, dtype=np.int64)
+        labs = np.empty(self.n_cells, dtype=np.int64)
+        for b in self.buckets:
+            T = b.T
+            t = np.arange(T)
+            for s, (c, o) in enumerate(zip(b.counts, b.firsts, strict=True)):
+                v = b.vids[:c]
+                cell = slice(b.base + o * T, b.base + (o + c) * T)
+                rows[cell] = (self.starts[v][:, None] + np.minimum(t[None, :], self.lengths[v][:, None] - 1)).ravel()
+                labs[cell] = np.repeat(self.lab[v, s], T)
+        return rows, labs
+
+    def _cell_index(self, K: int, by_class: bool) -> np.ndarray:
+        """Flat index of every table cell into the cost, (N, K) row-major or, ``by_class``, (K, N)
+        row-major (then a state's frames are consecutive: a faster gather). Cached per layout."""
+        key = (K, by_class)
+        idx = self._index.get(key)
+        if idx is None:
+            rows, labs = self.table_cells()
+            idx = (labs * self.n_rows + rows) if by_class else (rows * K + labs)
+            if len(self._index) >= 2:
+                self._index.clear()
+            self._index[key] = idx
+        return idx
+
+    def decode(self, G: np.ndarray) -> np.ndarray:
+        """Labels (N,) of the cheapest path of every video, for the stacked cost G (N, K)."""
+        return self.decode_states(G)[0]
+
+    def decode_states(self, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Labels (N,) and chain states (N,) of the cheapest path of every video."""
+        labels, states, _ = self.solve(G)
+        return labels, states
+
+    def solve(self, G: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """Labels (N,), chain states (N,) and the total cost sum_t G[t, label_t] of the cheapest paths."""
+        G = np.asarray(G)
+        if G.shape[0] != self.n_rows:
+            raise ValueError(f"cost has {G.shape[0]} rows, the videos {self.n_rows}")
+        by_class = G.flags.f_contiguous and not G.flags.c_contiguous  # e.g. the transpose of a (K, N) array
+        flat = (G.T if by_class else np.ascontiguousarray(G)).ravel()
+        return self.solve_cells(flat, self._cell_index(G.shape[1], by_class), lambda: G)
+
+    def solve_cells(self, flat: np.ndarray, index: np.ndarray, dense: Callable[[], np.ndarray]
+                    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """:meth:`solve` for costs kept in any layout: ``flat[index]`` are the costs of
+        :meth:`table_cells`; ``dense()`` gives them as (N, K), needed only when some are infinite."""
+        P = np.take(flat, index).astype(np.float64, copy=False)
+        M = np.empty_like(P)
+        V = len(self.chains)
+        final = np.full((V, self.S), np.inf)
+        for b in self.buckets:
+            T = b.T
+            Pb = P[b.base: b.base + int(b.counts.sum()) * T].reshape(-1, T)
+            np.cumsum(Pb, axis=1, out=Pb)
+            if not np.isfinite(Pb[:, -1]).all():
+                return self._decode_by_frame(np.asarray(dense()))
+            Mb = M[b.base: b.base + Pb.size].reshape(-1, T)
+            D1 = D2 = Pb[:0]
+            for s, (c, o) in enumerate(zip(b.counts, b.firsts, strict=True)):
+                v = b.vids[:c]
+                # a[u] = e[u] - P[u-1]: the entry cost (stepping from s-1 or skipping from s-2 at u-1)
+                a, Ps = Mb[o: o + c], Pb[o: o + c]
+                a[:, 0] = self.start_inf[v, s]
+                if s == 0:
+                    a[:, 1:] = np.inf
+                else:
+                    sk = self.skip[v, s] if s >= 2 else None
+                    if sk is not None and sk.all():
+                        np.minimum(D1[:c, :-1], D2[:c, :-1], out=a[:, 1:])
+                        a[:, 1:] -= Ps[:, :-1]
+                    elif sk is not None and sk.any():
+                        np.minimum(D1[:c, :-1], D2[:c, :-1] + np.where(sk, 0.0, np.inf)[:, None], out=a[:, 1:])
+                        a[:, 1:] -= Ps[:, :-1]
+                    else:
+                        np.subtract(D1[:c, :-1], Ps[:, :-1], out=a[:, 1:])
+                st = self.stay[v, s]
+                if st.all():
+                    np.minimum.accumulate(a, axis=1, out=a)
+                elif st.any():
+                    a[st] = np.minimum.accumulate(a[st], axis=1)
+                D = Ps + a  # D[t] = P[t] + min_{u <= t} a[u] (a[t] alone where the state cannot be stayed on)
+                final[v, s] = D[np.arange(c), self.lengths[v] - 1]
+                D1, D2 = D, D1
+        final += self.end_inf
+        state = final.argmin(axis=1)
+        cost = float(final[np.arange(V), state].sum())
+        return *self._backtrack(P, M, state), cost
+
+    def _backtrack(self, P: np.ndarray, M: np.ndarray, end_state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Walk every video's path back segment by segment; labels and states in row order."""
+        act = np.arange(len(self.chains))
+        s_a, t_a = end_state.astype(np.int64), self.lengths - 1
+        seg_start, seg_len, seg_state, seg_video = [], [], [], []
+        while len(act):
+            base = self.sbase[act, s_a]
+            target = M[base + t_a]
+            # the segment starts at the first u <= t with M[u] == M[t] (M is non-increasing there):
+            # look in the last _WINDOW frames first, then binary search before them where needed
+            pos = np.maximum(t_a[:, None] + self._window, 0)
+            first = np.argmax(M[base[:, None] + pos] <= target[:, None], axis=1)
+            t0 = pos[np.arange(len(act)), first]
+            more = np.flatnonzero((first == 0) & (t0 > 0))
+            if len(more):
+                b, tm = base[more], target[more]
+                lo, hi = np.zeros(len(more), dtype=np.int64), t0[more]
+                for _ in range(int(hi.max()).bit_length()):
+                    mid = (lo + hi) >> 1
+                    above = M[b + mid] > tm
+                    lo = np.where(above, mid + 1, lo)
+                    hi = np.where(above, hi, mid)
+                t0[more] = lo
+            t0 = np.where(self.stay[act, s_a], t0, t_a)
+            seg_start.append(self.starts[act] + t0)
+            seg_len.append(t_a - t0 + 1)
+            seg_state.append(s_a)
+            seg_video.append(act)
+            go = t0 > 0
+            act, s_a, tp = act[go], s_a[go], t0[go] - 1
+            # entered from s-1 or (strictly cheaper) from s-2: D = P + M at frame t0 - 1
+            b1 = self.sbase[act, s_a - 1] + tp
+            d1 = P[b1] + M[b1]
+            two = (s_a >= 2) & self.skip[act, s_a]
+            b2 = self.sbase[act, np.maximum(s_a - 2, 0)] + tp
+            d2 = np.where(two, P[b2] + M[b2], np.inf)
+            s_a = s_a - 1 - (d2 < d1)
+            t_a = tp
+        starts = np.concatenate(seg_start)
+        order = np.argsort(starts, kind="stable")
+        lens = np.concatenate(seg_len)[order]
+        st = np.concatenate(seg_state)[order]
+        vid = np.concatenate(seg_video)[order]
+        return np.repeat(self.lab[vid, st], lens), np.repeat(st, lens)
+
+    def _decode_by_frame(self, G: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        if self._by_frame is None:
+            self._by_frame = _FrameByFrame(self.lengths.tolist(), self.chains)
+        labels, states = self._by_frame.decode_states(G)
+        return labels, states, float(G[np.arange(self.n_rows), labels].sum())
+
+
+class _FrameByFrame:
+    """The ordering programme frame by frame (the fallback of :class:`RaggedChains` for costs with
+    infinite cells).
+
+    Time-major and ragged: videos are sorted by length (longest first), so at frame t the videos
+    still running are a prefix of that order, and the table of frame t holds exactly those videos'
+    states (no padding in time, no batches). The state costs of every (frame, video) cell are one
+    gather from the stacked (N, K) cost; back-pointers are int8 (how many states back), N x S bytes.
+    Ties break as in a left-to-right scan: stay, then step, then skip.
+    """
+
+    def __init__(self, lengths: Sequence[int], chains: Sequence[Chain]):
+        lengths_a = np.asarray(lengths, dtype=np.int64)
+        if len(lengths_a) != len(chains):
+            raise ValueError(f"{len(lengths_a)} lengths for {len(chains)} chains")
+        self.n_rows = int(lengths_a.sum())
+        starts = np.r_[0, np.cumsum(lengths_a)[:-1]]
+        order = np.argsort(-lengths_a, kind="stable")  # longest first: live videos are a prefix
+        self.order = order
+        L = lengths_a[order]
+        T = int(L.max(initial=0))
+        S = max((len(ch.labels) for ch in chains), default=1)
+        # live[t] = number of videos with more than t frames; offsets of each frame's table
+        self.live = np.searchsorted(-L, -np.arange(T), side="left").astype(np.int64)
+        self.offsets = np.r_[0, np.cumsum(self.live)].astype(np.int64)
+        # the row of G behind each time-major cell (t, rank)
+        t_of = np.repeat(np.arange(T), self.live)
+        rank_of = np.arange(self.n_rows) - self.offsets[t_of]
+        self.src = starts[order][rank_of] + t_of
+        tab = _chain_tables([chains[v] for v in order], S)  # in rank order
+        lab, stay, skip, can_start, can_end = tab["lab"], tab["stay"], tab["skip"], tab["can_start"], tab["can_end"]
+        bad = np.where(np.arange(S)[None, :] < tab["n"][:, None], 0.0, np.inf)
+        self.S = S
+        self.lab = lab  # (V, S) in rank order
+        self.lab_cells = lab[rank_of].astype(np.int32)  # (N, S) the class of each state of each cell
+        self.bad_cells = bad[rank_of]  # (N, S) +inf on the padded states
+        self.stay_inf = np.where(stay, 0.0, np.inf)
+        self.skip_inf = np.where(skip, 0.0, np.inf)
+        self.start_inf = np.where(can_start, 0.0, np.inf)
+        self.end_inf = np.where(can_end, 0.0, np.inf)
+        self.lengths_sorted = L
+
+    def decode(self, G: np.ndarray) -> np.ndarray:
+        """Labels (N,) of the cheapest path of every video, for the stacked cost G (N, K)."""
+        return self.decode_states(G)[0]
+
+    def decode_states(self, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Labels (N,) and chain states (N,) of the cheapest path of every video."""
+        G = np.asarray(G)
+        sc = G[self.src[:, None], self.lab_cells]
+        sc = sc.astype(np.float64, copy=False) + self.bad_cells
+        live, off, S = self.live, self.offsets, self.S
+        T = len(live)
+        bp = np.zeros((self.n_rows, S), dtype=np.int8)
+        V = len(self.lengths_sorted)
+        final = np.full((V, S), np.inf)
+        n0 = int(live[0]) if T else 0
+        D = sc[:n0] + self.start_inf[:n0]
+        for t in range(1, T):
+            n = int(live[t])
+            if n < len(D):  # videos n.. ended at frame t - 1
+                final[n:len(D)] = D[n:]
+                D = D[:n]
+            best = D + self.stay_inf[:n]
+            arg = np.zeros((n, S), dtype=np.int8)
+            step = np.full((n, S), np.inf)
+            step[:, 1:] = D[:, :-1]
+            m = step < best
+            best = np.where(m, step, best)
+            arg[m] = 1
+            if S > 2:
+                skip = np.full((n, S), np.inf)
+                skip[:, 2:] = D[:, :-2]
+                skip += self.skip_inf[:n]
+                m = skip < best
+                best = np.where(m, skip, best)
+                arg[m] = 2
+            bp[off[t]: off[t + 1]] = arg
+            D = best + sc[off[t]: off[t + 1]]
+        final[: len(D)] = D
+        state = (final + self.end_inf).argmin(axis=1)
+        out_state = np.zeros(self.n_rows, dtype=np.int64)
+        # backtrack: walk time backwards; the videos that end at frame t join at t
+        for t in range(T - 1, -1, -1):
+            n = int(live[t])
+            cells = slice(int(off[t]), int(off[t + 1]))
+            out_state[cells] = state[:n]
+            if t > 0:
+                state[:n] -= bp[cells][np.arange(n), state[:n]]
+        labels = np.empty(self.n_rows, dtype=np.int64)
+        labels[self.src] = self.lab_cells[np.arange(self.n_rows), out_state]
+        states = np.empty(self.n_rows, dtype=np.int64)
+        states[self.src] = out_state
+        return labels, states
+
+
+def ordering_lmo_batch(costs: Sequence[np.ndarray], chains: Sequence[Chain], names: Sequence[str] | None = None,
+                       max_cells: int | None = None) -> list[np.ndarray]:
+    """Per-frame labels of the cheapest path of each video through its chain.
+
+    ``costs[v]`` is (T_v, K). All videos go through one dynamic programme (:class:`RaggedChains`);
+    ``max_cells`` is accepted for compatibility and no longer needed. ``names`` name the videos in
+    errors (a transcript longer than its video).
+    """
+    _check_chains(costs, chains, names)
+    if not len(costs):
+        return []
+    lengths = [c.shape[0] for c in costs]
+    labels = RaggedChains(lengths, chains).decode(np.concatenate([np.asarray(c) for c in costs]))
+    return np.split(labels, np.cumsum(lengths)[:-1])
+
+
+def _lse3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    m = np.maximum(np.maximum(a, b), c)
+    safe = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return safe + np.log(np.exp(a - safe) + np.exp(b - safe) + np.exp(c - safe))
+
+
+def _chain_posteriors(costs: Sequence[np.ndarray], chains: Sequence[Chain], beta: float
+                      ) -> list[tuple[np.ndarray, float]]:
+    """Forward-backward over the chains of a batch: per-frame state posteriors of the Gibbs
+    distribution p(path) ~ exp(-beta * cost(path)) over feasible paths."""
+    pk = _pack(costs, chains)
+    sc, lengths, stay, skip_ok = pk["sc"], pk["lengths"], pk["stay"], pk["skip_ok"]
+    V, T, S = sc.shape
+    e = -beta * sc  # log-potentials, -inf where padded
+    ninf = np.full((V, S), -_INF)
+    alpha = np.empty((T, V, S))
+    alpha[0] = np.where(pk["can_start"], e[:, 0], -_INF)
+    for t in range(1, T):
+        a = alpha[t - 1]
+        prev1 = np.concatenate([ninf[:, :1], a[:, :-1]], axis=1)
+        prev2 = np.where(skip_ok, np.concatenate([ninf[:, :2], a[:, :-2]], axis=1), -_INF)
+        alpha[t] = _lse3(np.where(stay, a, -_INF), prev1, prev2) + e[:, t]
+    back = np.empty((T, V, S))
+    end_init = np.where(pk["can_end"], 0.0, -_INF)
+    b = end_init.copy()
+    for t in range(T - 1, -1, -1):
+        if t < T - 1:
+            nxt = b + e[:, t + 1]
+            next1 = np.concatenate([nxt[:, 1:], ninf[:, :1]], axis=1)
+            next2 = np.concatenate([np.where(skip_ok, nxt, -_INF)[:, 2:], ninf[:, :2]], axis=1)
+            b = _lse3(np.where(stay, nxt, -_INF), next1, next2)
+        b = np.where((lengths == t + 1)[:, None], end_init, b)
+        back[t] = b
+    out = []
+    for v, ch in enumerate(chains):
+        n, L = len(ch.labels), lengths[v]
+        logz = float(np.logaddexp.reduce(alpha[L - 1, v, :n] + end_init[v, :n]))
+        post = np.exp(alpha[:L, v, :n] + back[:L, v, :n] - logz)
+        out.append((post, logz))
+    return out
+
+
+def ordering_posteriors_batch(costs: Sequence[np.ndarray], chains: Sequence[Chain], beta: float = 1.0,
+                              names: Sequence[str] | None = None, max_cells: int = 2_000_000
+                              ) -> list[tuple[np.ndarray, float]]:
+    """The soft counterpart of :func:`ordering_lmo_batch`: for p(path) ~ exp(-beta * cost(path))
+    over the feasible paths of each video, the per-frame class marginals (T_v, K) and log Z.
+
+    As beta grows the marginals concentrate on the oracle's path; small beta spreads them, which
+    annealed (soft) EM uses to avoid locking onto the first segmentation it sees.
+    """
+    _check_chains(costs, chains, names)
+    out: list[tuple[np.ndarray, float] | None] = [None] * len(costs)
+    for idx in _batches(costs, chains, max_cells):
+        res = _chain_posteriors([np.asarray(costs[v], dtype=np.float64) for v in idx], [chains[v] for v in idx], beta)
+        for v, (post, logz) in zip(idx, res, strict=True):
+            K = costs[v].shape[1]
+            marg = np.zeros((post.shape[0], K))
+            np.add.at(marg.T, chains[v].labels, post.T)  # sum the states that share a label
+            out[v] = (marg, logz)
+    return out  # type: ignore[return-value]
+
+
+def ordering_lmo(cost: np.ndarray, transcript: Sequence[int], background: int | None = 0,
+                 min_length: int | Sequence[int] = 1, gaps: bool = True, name: str | None = None) -> np.ndarray:
+    """Labels (T,) of the cheapest ordered path for one video (see :func:`ordering_chain`)."""
+    chain = ordering_chain(transcript, background, min_length, gaps)
+    return ordering_lmo_batch([cost], [chain], None if name is None else [name])[0]

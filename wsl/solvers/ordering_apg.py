@@ -1,0 +1,102 @@
+"""Accelerated projected gradient for the ordering problem, in the cumulative (order-polytope)
+coordinates of :mod:`wsl.solvers.order_polytope`, where the projection onto each video's path polytope
+is isotonic regression. The optimum of these problems is usually deep inside a face of huge dimension
+(every frame a mixture of many paths), which Frank-Wolfe methods approach one vertex per iteration;
+projection reaches it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy.optimize import OptimizeResult
+
+from wsl.solvers.extrapolation import RREWindow
+from wsl.solvers.ordering_problem import OrderingProblem, check_stop
+
+
+def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: float, rtol: float,
+               max_seconds: float | None, callback: Callable[[OptimizeResult], Any] | None,
+               clock: Callable[[], float],
+               sweeps: int = 1, check_every: int = 10, rre: int = 10) -> OptimizeResult:
+    """Accelerated projected gradient (FISTA with gradient restart) in the cumulative coordinates c of
+    :class:`~wsl.solvers.order_polytope.OrderPolytope`, step 1 / (max w / N * ||c -> Z||^2) (the
+    Lipschitz constant; backtracking from a quarter of it bought nothing), the projection by
+    warm-started Dykstra (one sweep per iteration: the increments carry over, so the sweeps
+    accumulate across iterations). Every ``check_every`` iterations the iterate is repaired to an
+    exactly feasible point (the upper bound) and the Frank-Wolfe bound f(Y) - gap(Y) <= f*, valid at
+    any Y, is taken at it and at the reduced-rank extrapolation of the last ``rre`` steps
+    (:mod:`wsl.solvers.extrapolation`; it pays late in a run: 6x tighter after 3,000 iterations on 20
+    videos, where the bound at FISTA's momentum point gained nothing); the certified gap is the best
+    upper bound minus the best lower bound."""
+    start = clock()
+    poly = p.polytope()
+    step = 1.0 / (float(np.max(p.w)) / p.n * poly.norm2)
+    onehot = np.zeros((p.n, p.K))
+    onehot[np.arange(p.n), np.asarray(labels0, dtype=np.int64)] = 1.0
+    c = poly.from_states(p._plan.decode_states(-onehot)[1])  # the vertex nearest labels0
+    del onehot
+    duals = poly.new_duals()
+    U, col, _ = p.stats(poly.to_Z(c))
+    c_prev, U_prev, col_prev = c, U, col
+    t_k = 1.0
+    best_f, best_c, best_fw = np.inf, c, np.inf  # the best exactly feasible point (kept as c: smaller)
+    best_lb = -np.inf
+    window = RREWindow(rre) if rre else None
+    cells = np.flatnonzero(poly.valid).astype(np.int32 if poly.valid.size < 2**31 else np.int64)  # the free cells
+    history: list[tuple[float, float]] = []
+    success, message, nit, gap = False, "maximum number of iterations reached", 0, np.inf
+    for nit in range(max_iter + 1):
+        if nit % check_every == 0 or nit == max_iter:
+            w = window.extrapolate(c.ravel()[cells]) if window is not None else None
+            if w is not None:  # the bound at the extrapolated iterate (need not be feasible)
+                w_c = c.copy()
+                w_c.ravel()[cells] = w
+                del w
+                Zw = poly.to_Z(w_c)
+                del w_c
+                f_w, fw_w = p.value_and_gap(Zw)
+                del Zw
+                best_lb = max(best_lb, f_w - fw_w)
+            cf = poly.repair(c)
+            f_f, fw_f = p.value_and_gap(poly.to_Z(cf))
+            lb = f_f - fw_f
+            best_lb = max(best_lb, lb)
+            if f_f < best_f:
+                best_f, best_c, best_fw = f_f, cf, fw_f
+            gap = best_f - best_lb
+            stop = check_stop(history, callback, best_f, gap, nit, atol=atol, rtol=rtol, max_iter=max_iter,
+                              max_seconds=max_seconds, elapsed=clock() - start)
+            if stop is not None:
+                success, message = stop
+                break
+        t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_k * t_k))
+        beta = (t_k - 1.0) / t_next
+        y = c - c_prev
+        y *= beta
+        y += c
+        Zy = poly.to_Z(y)
+        Uy, coly = (1 + beta) * U - beta * U_prev, (1 + beta) * col - beta * col_prev
+        Gy = p.grad(Zy, Uy, coly)
+        del Zy
+        g_c = poly.grad_c(Gy)
+        g_c *= step
+        y -= g_c
+        del g_c
+        del Gy
+        c_new = poly.project(y, duals, sweeps, overwrite=True)
+        del y
+        # restart when the momentum points against the step taken (O'Donoghue-Candes): <c_new - c, c - c_prev> < 0
+        if float(np.vdot(c_new, c) - np.vdot(c_new, c_prev) - np.vdot(c, c) + np.vdot(c, c_prev)) < 0:
+            t_next = 1.0
+        if window is not None:
+            window.push(c_new.ravel()[cells], c.ravel()[cells])  # the free cells only: 0.6 of N x M here
+        c_prev, U_prev, col_prev = c, U, col
+        c = c_new
+        U, col, _ = p.stats(poly.to_Z(c))
+        t_k = t_next
+    return OptimizeResult(x=poly.to_Z(best_c), fun=best_f, gap=best_f - best_lb, nit=nit, success=success,
+                          message=message, history=np.array(history).reshape(-1, 2), lower_bound=best_lb,
+                          fw_gap=best_fw, active=None, seconds=clock() - start)
