@@ -18,13 +18,16 @@ Times, in one process and on one BLAS thread:
   bound seen, over the objective) and that gap at 30 / 60 / 120 s of CPU;
 - ``baseline_certified_*``: the same for ``--certify-baseline`` (default pairwise FW, the previous
   default), and ``certified_gap_ratio`` = its final gap / ours.
+- ``trace`` (with ``--reference-iters R``): the certified solve's objective above that of a longer
+  reference solve (R APG iterations) and its certified gap, both relative, at a dozen checks: how far
+  the certificate is from the truth;
 ``peak_rss_mb`` is the process's peak resident memory after the current solver's runs (the caller's X
 included), before the certified baseline runs (``peak_rss_mb_with_baseline``: after it) and before
 the turn-1 baseline is built (it needs a float64 copy of X).
 
     python benchmarks/bench_ordering_scale.py [--iters 100] [--previous-iters 100] [--certify-seconds 120]
         [--certify-method apg] [--certify-baseline pairwise|none] [--certify-iters N] [--rre 10]
-        [--min-length 0.1]
+        [--min-length 0.1] [--reference-iters 6000]
 """
 
 from __future__ import annotations
@@ -67,6 +70,10 @@ def main() -> None:
     ap.add_argument("--certify-baseline", default="pairwise", choices=["pairwise", "fw", "none"])
     ap.add_argument("--certify-iters", type=int, default=100_000, help="most iterations of the certified solves")
     ap.add_argument("--rre", type=int, default=10, help="APG's extrapolation window for its bound (0: none)")
+    ap.add_argument("--reference-iters", type=int, default=0,
+                    help="after the certified solve, a reference APG solve of this many iterations; the JSON then "
+                         "has a trace of the certified solve: [iterations, CPU s, objective above the reference's, "
+                         "certified gap], both relative (0: none)")
     a = ap.parse_args()
     rng = np.random.default_rng(0)
     lengths = np.maximum(10, rng.gamma(2.0, a.frames / a.videos / 2.0, a.videos).astype(int))
@@ -104,15 +111,18 @@ def main() -> None:
             runs = [("certified", a.certify_method)]
             if a.certify_baseline != "none":
                 runs.append(("baseline_certified", a.certify_baseline))
+            trace: list[tuple[int, float, float, float]] = []
             for key, method in runs:
                 marks: dict[str, float] = {}
                 c0 = time.process_time()
 
-                def seen(r: object, c0: float = c0, marks: dict[str, float] = marks) -> None:
+                def seen(r: object, c0: float = c0, marks: dict[str, float] = marks, key: str = key) -> None:
                     cpu = time.process_time() - c0
                     for m in (30, 60, 120):
                         if cpu >= m and str(m) not in marks:
                             marks[str(m)] = float(r.gap / abs(r.fun))  # type: ignore[attr-defined]
+                    if key == "certified":
+                        trace.append((int(r.nit), cpu, float(r.fun), float(r.gap)))  # type: ignore[attr-defined]
 
                 t0 = time.perf_counter()
                 cert = solve_ordering(prob, lab0, method=method, max_iter=a.certify_iters, rtol=a.rtol, rre=a.rre,
@@ -125,6 +135,16 @@ def main() -> None:
                 del cert
                 if key == "certified":
                     out["peak_rss_mb"] = round(_peak_mb(), 1)
+            if a.reference_iters > 0:
+                # how far the certified solve's objective really is from the optimum, against its certificate
+                ref = solve_ordering(prob, lab0, method="apg", max_iter=a.reference_iters, rtol=0.0, rre=a.rre)
+                f_ref = min(ref.fun, min(t[2] for t in trace))
+                out.update(reference_iters=int(ref.nit), reference_objective=f_ref,
+                           reference_certified_gap=float((ref.fun - ref.lower_bound) / abs(f_ref)))
+                step = max(1, len(trace) // 12)
+                out["trace"] = [[n, round(cpu, 1), float(f"{(f - f_ref) / abs(f_ref):.3g}"),
+                                 float(f"{g / abs(f):.3g}")] for n, cpu, f, g in trace[::step] + trace[-1:]]
+                del ref
             if a.certify_baseline != "none":
                 out["certified_gap_ratio"] = round(float(out["baseline_certified_gap"])  # type: ignore[arg-type]
                                                    / max(float(out["certified_gap"]), 1e-300), 2)  # type: ignore[arg-type]
