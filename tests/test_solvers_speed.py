@@ -38,6 +38,29 @@ def test_gradient_on_the_support_cells_matches_the_dense_gradient() -> None:
     assert cost == pytest.approx(G[np.arange(p.n), lab].sum(), rel=1e-6)
 
 
+def test_apg_maps_on_the_support_cells_match_the_dense_maps() -> None:
+    """APG's iteration on cells: the marginals of c, their statistics and the gradient's pull-back to c agree
+    with the dense maps (a chain with repeated labels and min_length states included)."""
+    q, _ = _problem(2)
+    chains = [ordering_chain([1, 1, 2], 0, 2)] + q.chains[1:]  # a repeated action, states that must be left
+    lengths = [b.stop - b.start for b in q.blocks]
+    lengths[0] = max(lengths[0], 12)
+    X = np.random.default_rng(3).normal(size=(sum(lengths), q.d))
+    p = OrderingProblem(X, lengths, chains, q.K, 1e-2, class_weights=q.w)
+    poly = p.polytope()
+    sup = p.support()
+    sc = sup.state_cells(poly.lab, poly.real_states())
+    rng = np.random.default_rng(2)
+    c = poly.project(rng.random((p.n, poly.M)), poly.new_duals(), 50)
+    Z = poly.to_Z(c)
+    Zs = poly.to_cells(c, sc, sup.n_cells)
+    assert np.allclose(sup.dense(Zs), Z, atol=1e-12)
+    for got, want in zip(p.stats_cells(sup, Zs), p.stats(Z), strict=True):
+        assert np.allclose(got, want, rtol=1e-5, atol=1e-5)
+    G = rng.normal(size=(p.n, p.K))
+    assert np.allclose(poly.grad_c_cells(G[sup.cell_row, sup.cell_class], sc), poly.grad_c(G), atol=1e-12)
+
+
 def test_gather_of_changed_rows_matches_the_dense_product() -> None:
     p, _ = _problem(1)
     rng = np.random.default_rng(1)

@@ -218,18 +218,39 @@ class OrderPolytope:
         c = (np.arange(self.M)[None, :] >= np.asarray(states)[:, None]).astype(np.float64)
         return np.where(self.valid, c, 1.0)
 
-    def to_Z(self, c: np.ndarray) -> np.ndarray:
-        """Z (N, K): the class marginals of c."""
+    def state_mass(self, c: np.ndarray) -> np.ndarray:
+        """(N, M + 1): P(state = m) at each frame, 0 on padding states."""
         Q = np.empty((self.n, self.M + 1))  # Q[:, m] = c[:, m] - c[:, m-1], with c[:, -1] = 0, c[:, M] = 1
         Q[:, : self.M] = c
         Q[:, self.M] = 1.0
         Q[:, 1:] -= c
+        return Q
+
+    def real_states(self) -> np.ndarray:
+        """(N, M + 1) bool: the states of each row's own chain (the others are padding)."""
+        real = np.ones((self.n, self.M + 1), dtype=bool)
+        real[:, 1:] = self.valid
+        return real
+
+    def to_Z(self, c: np.ndarray) -> np.ndarray:
+        """Z (N, K): the class marginals of c."""
         flat = (self.rows[:, None] * self.K + self.lab).ravel()
-        return np.bincount(flat, weights=Q.ravel(), minlength=self.n * self.K).reshape(self.n, self.K)
+        return np.bincount(flat, weights=self.state_mass(c).ravel(), minlength=self.n * self.K).reshape(self.n, self.K)
+
+    def to_cells(self, c: np.ndarray, state_cells: np.ndarray, n_cells: int) -> np.ndarray:
+        """The class marginals of c on cells: ``state_cells`` (N, M + 1) is the cell of each state's class
+        (padding states, whose mass is 0, anywhere)."""
+        return np.bincount(state_cells.ravel(), weights=self.state_mass(c).ravel(), minlength=n_cells)
 
     def grad_c(self, G: np.ndarray) -> np.ndarray:
         """The gradient in c of a function whose gradient in Z is G."""
-        gQ = G[self.rows[:, None], self.lab]
+        return self._grad_from_states(G[self.rows[:, None], self.lab])
+
+    def grad_c_cells(self, Gs: np.ndarray, state_cells: np.ndarray) -> np.ndarray:
+        """:meth:`grad_c` of a gradient given on cells (``state_cells`` as in :meth:`to_cells`)."""
+        return self._grad_from_states(Gs[state_cells])
+
+    def _grad_from_states(self, gQ: np.ndarray) -> np.ndarray:
         out = gQ[:, :-1] - gQ[:, 1:]
         out[~self.valid] = 0.0
         return out

@@ -39,7 +39,11 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
     c = poly.from_states(p._plan.decode_states(-onehot)[1])  # the vertex nearest labels0
     del onehot
     duals = poly.new_duals()
-    U, col, _ = p.stats(poly.to_Z(c))
+    # the iterates' class marginals and gradient live on the support cells (each video's frames times its
+    # own classes): both products with X then do a quarter of the dense products' work
+    sup = p.support()
+    sc = sup.state_cells(poly.lab, poly.real_states())
+    U, col, _ = p.stats_cells(sup, poly.to_cells(c, sc, sup.n_cells))
     c_prev, U_prev, col_prev = c, U, col
     t_k = 1.0
     best_f, best_c, best_fw = np.inf, c, np.inf  # the best exactly feasible point (kept as c: smaller)
@@ -77,11 +81,11 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
         y = c - c_prev
         y *= beta
         y += c
-        Zy = poly.to_Z(y)
+        Zy = poly.to_cells(y, sc, sup.n_cells)
         Uy, coly = (1 + beta) * U - beta * U_prev, (1 + beta) * col - beta * col_prev
-        Gy = p.grad(Zy, Uy, coly)
+        Gy = p.grad_cells(sup, Zy, p._solve(Uy), coly)
         del Zy
-        g_c = poly.grad_c(Gy)
+        g_c = poly.grad_c_cells(Gy, sc)
         g_c *= step
         y -= g_c
         del g_c
@@ -95,7 +99,7 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
             window.push(c_new.ravel()[cells], c.ravel()[cells])  # the free cells only: 0.6 of N x M here
         c_prev, U_prev, col_prev = c, U, col
         c = c_new
-        U, col, _ = p.stats(poly.to_Z(c))
+        U, col, _ = p.stats_cells(sup, poly.to_cells(c, sc, sup.n_cells))
         t_k = t_next
     return OptimizeResult(x=poly.to_Z(best_c), fun=best_f, gap=best_f - best_lb, nit=nit, success=success,
                           message=message, history=np.array(history).reshape(-1, 2), lower_bound=best_lb,

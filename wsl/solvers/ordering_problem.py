@@ -143,6 +143,20 @@ class OrderingProblem:
         Gs += (self.c - a_k * colsum / self.n)[sup.cell_class]
         return Gs
 
+    def stats_cells(self, sup: _Support, Zs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`stats` of Z given on the support cells: per video, its frames times its own classes (one
+        small product each, in float32, summed in float64): a quarter of the full product's work, 0.7-0.8 of
+        its time at Hollywood size (the per-video calls cost the rest)."""
+        UT = np.zeros((self.K, self.d))
+        Z32 = Zs.astype(np.float32)
+        Xc = self.Xc
+        for a, n, o, k, q in sup.blocks:  # (k, n) x (n, d), row-major both: 1.5x faster than X^T Z per video
+            UT[sup.classes[q: q + k]] += Z32[o: o + k * n].reshape(k, n) @ Xc[a: a + n]
+        U = np.ascontiguousarray(UT.T)
+        colsum = np.bincount(sup.cell_class, Zs, minlength=self.K)
+        sq = np.bincount(sup.cell_class, Zs * Zs, minlength=self.K)
+        return U, colsum, sq
+
     def classifier(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The ridge classifier (W (d, K), b (K,)) of Z, on the centred features."""
         U = np.asarray(self.Xc.T @ np.asarray(Z, dtype=np.float32), dtype=np.float64)
@@ -213,6 +227,14 @@ class _Support:
     def index(self, rows: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """The cells of (row, label) pairs; each label must be one of its video's classes."""
         return self.row_base[rows] + self.slot[self.video_of_row[rows], labels] * self.row_len[rows]
+
+    def state_cells(self, state_labels: np.ndarray, real: np.ndarray) -> np.ndarray:
+        """(N, S) cell of each row's states, given their labels (N, S) and which are real (N, S) bool; a
+        padding state gets its row's first cell."""
+        rows = np.arange(self.n_rows)
+        slot = np.where(real, self.slot[self.video_of_row[:, None], state_labels], 0)
+        cells = self.row_base[rows, None] + slot * self.row_len[rows, None]
+        return cells.astype(np.int32 if self.n_cells < 2**31 else np.int64)
 
     def score(self, cells: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Sums of the cell values along label vectors (m, N): <G, vertex> for each."""
