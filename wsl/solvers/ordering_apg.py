@@ -59,13 +59,11 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
                 w_c = c.copy()
                 w_c.ravel()[cells] = w
                 del w
-                Zw = poly.to_Z(w_c)
+                f_w, fw_w = p.value_and_gap(sup, poly.to_cells(w_c, sc, sup.n_cells))
                 del w_c
-                f_w, fw_w = p.value_and_gap(Zw)
-                del Zw
                 best_lb = max(best_lb, f_w - fw_w)
             cf = poly.repair(c)
-            f_f, fw_f = p.value_and_gap(poly.to_Z(cf))
+            f_f, fw_f = p.value_and_gap(sup, poly.to_cells(cf, sc, sup.n_cells))
             lb = f_f - fw_f
             best_lb = max(best_lb, lb)
             if f_f < best_f:

@@ -21,6 +21,7 @@ f lies below it everywhere): the solvers' certificate, checked by :func:`check_s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -186,11 +187,14 @@ class OrderingProblem:
         W, b = self.classifier(Z)
         return np.asarray(self.Xc @ W.astype(np.float32), dtype=np.float64) + b
 
-    def value_and_gap(self, Z: np.ndarray) -> tuple[float, float]:
-        """f(Z) and the Frank-Wolfe gap at Z, holding the gradient only inside (an N x K array less at a
-        solver's peak)."""
-        f, fw_gap, _, _ = self.lower_bound(Z, *self.stats(Z))
-        return f, fw_gap
+    def value_and_gap(self, sup: _Support, Zs: np.ndarray) -> tuple[float, float]:
+        """f(Z) and the Frank-Wolfe gap at Z given on the support cells ``sup`` (the oracle's vertices live
+        there too): no N x K array."""
+        U, col, sq = self.stats_cells(sup, Zs)
+        V = self._solve(U)
+        Gs = self.grad_cells(sup, Zs, V, col)
+        _, _, cost = self._plan.solve_cells(Gs, sup.dp_index, partial(sup.dense, Gs, np.inf))
+        return self.quad(sq, col, U, V) + float(col @ self.c), float(Gs @ Zs) - cost
 
 
 class _Support:
