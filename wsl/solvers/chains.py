@@ -254,6 +254,8 @@ class RaggedChains:
         if idx is None:
             rows, labs = self.table_cells()
             idx = (labs * self.n_rows + rows) if by_class else (rows * K + labs)
+            if self.n_rows * K < 2**31:
+                idx = idx.astype(np.int32)  # kept between calls: half the memory
             if len(self._index) >= 2:
                 self._index.clear()
             self._index[key] = idx

@@ -60,12 +60,9 @@ class _Family:
             return
         v = x[self.order]
         big = 2.0 * float(v.max() - v.min()) + 1.0
-        shift = self.chain.astype(np.float64)
-        shift *= big
-        v += shift
+        v += self.chain * big  # the shift made twice rather than kept: one array less beside PAV's own
         v = _isotonic(v)
-        v -= shift
-        del shift
+        v -= self.chain * big
         x[self.order] = v
 
 

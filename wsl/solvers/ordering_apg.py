@@ -43,10 +43,11 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
     # own classes): both products with X then do a quarter of the dense products' work
     sup = p.support()
     sc = sup.state_cells(poly.lab, poly.real_states())
-    U, col, _ = p.stats_cells(sup, poly.to_cells(c, sc, sup.n_cells))
+    best_Z = poly.to_cells(c, sc, sup.n_cells)  # the best exactly feasible point, on the cells (smaller than c)
+    U, col, _ = p.stats_cells(sup, best_Z)
     c_prev, U_prev, col_prev = c, U, col
     t_k = 1.0
-    best_f, best_c, best_fw = np.inf, c, np.inf  # the best exactly feasible point (kept as c: smaller)
+    best_f, best_fw = np.inf, np.inf
     best_lb = -np.inf
     window = RREWindow(rre) if rre else None
     cells = np.flatnonzero(poly.valid).astype(np.int32 if poly.valid.size < 2**31 else np.int64)  # the free cells
@@ -59,15 +60,17 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
                 w_c = c.copy()
                 w_c.ravel()[cells] = w
                 del w
-                f_w, fw_w = p.value_and_gap(sup, poly.to_cells(w_c, sc, sup.n_cells))
-                del w_c
+                Zw = poly.to_cells(w_c, sc, sup.n_cells)
+                del w_c  # before the oracle's tables: the solve's peak memory is at this check
+                f_w, fw_w = p.value_and_gap(sup, Zw)
+                del Zw
                 best_lb = max(best_lb, f_w - fw_w)
-            cf = poly.repair(c)
-            f_f, fw_f = p.value_and_gap(sup, poly.to_cells(cf, sc, sup.n_cells))
+            Zf = poly.to_cells(poly.repair(c), sc, sup.n_cells)
+            f_f, fw_f = p.value_and_gap(sup, Zf)
             lb = f_f - fw_f
             best_lb = max(best_lb, lb)
             if f_f < best_f:
-                best_f, best_c, best_fw = f_f, cf, fw_f
+                best_f, best_Z, best_fw = f_f, Zf, fw_f
             gap = best_f - best_lb
             stop = check_stop(history, callback, best_f, gap, nit, atol=atol, rtol=rtol, max_iter=max_iter,
                               max_seconds=max_seconds, elapsed=clock() - start)
@@ -99,6 +102,6 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
         c = c_new
         U, col, _ = p.stats_cells(sup, poly.to_cells(c, sc, sup.n_cells))
         t_k = t_next
-    return OptimizeResult(x=poly.to_Z(best_c), fun=best_f, gap=best_f - best_lb, nit=nit, success=success,
+    return OptimizeResult(x=sup.dense(best_Z), fun=best_f, gap=best_f - best_lb, nit=nit, success=success,
                           message=message, history=np.array(history).reshape(-1, 2), lower_bound=best_lb,
                           fw_gap=best_fw, active=None, seconds=clock() - start)
