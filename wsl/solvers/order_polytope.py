@@ -186,9 +186,8 @@ class OrderPolytope:
         self.lo, self.hi = lo.astype(np.float32), hi.astype(np.float32)  # 0 and 1 only: exact, half the memory
         self.rows: np.ndarray = np.arange(self.n, dtype=np.int32 if self.n * self.K < 2**31 else np.int64)
         self._time_major = _TimeMajor(lengths_a, self.h, [np.asarray(ch.stay, dtype=bool) for ch in chains], M)
-        # ||A||^2 of the map c -> Z, per frame a small matrix; the largest over the distinct chains
-        self.norm2 = max(self._norm2(ch) for ch in {tuple(c.labels.tolist()) + tuple(c.optional.tolist()): c
-                                                   for c in chains}.values())
+        self._chains = list(chains)
+        self._lengths = lengths_a
 
     @staticmethod
     def supports(ch: Chain) -> bool:
@@ -197,16 +196,31 @@ class OrderPolytope:
         st, opt = np.asarray(ch.stay, dtype=bool), np.asarray(ch.optional, dtype=bool)
         return bool(st[-1]) and not bool(np.any(~st[1:-1] & opt[1:-1]))
 
+    def row_curvature(self, class_weights: np.ndarray) -> np.ndarray:
+        """(N, 1): for each row, ||W^1/2 A||^2 with A its chain's map c -> Z (one frame) and W the class
+        weights. A cost 1/2 sum_k w_k z_k^T B z_k with B <= I / N then curves at most this / N along each
+        video's cells, so each video may take its own step (the projection is per video: unchanged)."""
+        w = np.asarray(class_weights, dtype=np.float64)
+        seen: dict[tuple[tuple[int, ...], tuple[bool, ...]], float] = {}
+        per = np.empty(len(self._chains))
+        for v, ch in enumerate(self._chains):
+            key = (tuple(ch.labels.tolist()), tuple(ch.optional.tolist()))
+            if key not in seen:
+                seen[key] = self._norm2(ch, w)
+            per[v] = seen[key]
+        return np.repeat(per, self._lengths)[:, None]
+
     @staticmethod
-    def _norm2(ch: Chain) -> float:
+    def _norm2(ch: Chain, w: np.ndarray) -> float:
         S = len(ch.labels)
-        if S < 2:
-            return 1.0
         K = int(ch.labels.max()) + 1
+        if S < 2:
+            return float(w[:K].max())
         A = np.zeros((K, S - 1))  # Z[k] = sum_{s: lab s = k} (c[s] - c[s-1]), c[-1] = 0, c[S-1] = 1
         for m in range(S - 1):
             A[ch.labels[m], m] += 1.0
             A[ch.labels[m + 1], m] -= 1.0
+        A *= np.sqrt(w[:K])[:, None]
         return float(np.linalg.norm(A, 2) ** 2)
 
     # -- maps ------------------------------------------------------------------------------

@@ -22,8 +22,10 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
                clock: Callable[[], float],
                sweeps: int = 1, check_every: int = 10, rre: int = 10) -> OptimizeResult:
     """Accelerated projected gradient (FISTA with gradient restart) in the cumulative coordinates c of
-    :class:`~wsl.solvers.order_polytope.OrderPolytope`, step 1 / (max w / N * ||c -> Z||^2) (the
-    Lipschitz constant; backtracking from a quarter of it bought nothing), the projection by
+    :class:`~wsl.solvers.order_polytope.OrderPolytope`, each video's own step N / ||W^1/2 (c -> Z)||^2 (its
+    Lipschitz constant: a diagonal metric, constant on each video, so the projection is unchanged; 1.6x
+    smaller certificates after 1,000 iterations than one step for all; backtracking from a quarter of
+    the common step bought nothing), the projection by
     warm-started Dykstra (one sweep per iteration: the increments carry over, so the sweeps
     accumulate across iterations). Every ``check_every`` iterations the iterate is repaired to an
     exactly feasible point (the upper bound) and the Frank-Wolfe bound f(Y) - gap(Y) <= f*, valid at
@@ -33,7 +35,8 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
     upper bound minus the best lower bound."""
     start = clock()
     poly = p.polytope()
-    step = 1.0 / (float(np.max(p.w)) / p.n * poly.norm2)
+    curv = poly.row_curvature(p.w)  # (N, 1): each video's own Lipschitz constant, times N
+    step = p.n / curv
     onehot = np.zeros((p.n, p.K))
     onehot[np.arange(p.n), np.asarray(labels0, dtype=np.int64)] = 1.0
     c = poly.from_states(p._plan.decode_states(-onehot)[1])  # the vertex nearest labels0
@@ -93,8 +96,11 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
         del Gy
         c_new = poly.project(y, duals, sweeps, overwrite=True)
         del y
-        # restart when the momentum points against the step taken (O'Donoghue-Candes): <c_new - c, c - c_prev> < 0
-        if float(np.vdot(c_new, c) - np.vdot(c_new, c_prev) - np.vdot(c, c) + np.vdot(c, c_prev)) < 0:
+        # restart when the momentum points against the step taken (O'Donoghue-Candes), in the steps' metric:
+        # <c_new - c, c - c_prev> < 0 with each row weighted by its curvature (row dot products: no temporaries)
+        rows_dot = (np.einsum("ij,ij->i", c_new, c) - np.einsum("ij,ij->i", c_new, c_prev)
+                    - np.einsum("ij,ij->i", c, c) + np.einsum("ij,ij->i", c, c_prev))
+        if float(rows_dot @ curv[:, 0]) < 0:
             t_next = 1.0
         if window is not None:
             window.push(c_new.ravel()[cells], c.ravel()[cells])  # the free cells only: 0.6 of N x M here
