@@ -325,7 +325,7 @@ GIBBS_WORK = 8_000_000_000
 #: components of fewer labels (COIN's tasks) get a chain of SMALL_GIBBS_SWEEPS sweeps, capped at
 #: SMALL_GIBBS_STEPS vectorised steps, and none when that leaves fewer than SMALL_GIBBS_MIN_SWEEPS (COIN's
 #: tasks: 16-146 steps a sweep; 150 face-track scenes that share the lead: 383, so none). COIN at noise 2,
-#: six samples x six search seeds: expected accuracy 0.743 -> 0.759 with 100 sweeps (50: no gain), at
+#: six samples x six search seeds: expected accuracy 0.743 -> 0.758 with 100 sweeps (50: no gain), at
 #: 3-4 s -> 20-28 s a solve (docs/benchmarks.md, cluster 4f)
 SMALL_GIBBS_SWEEPS = 100
 SMALL_GIBBS_STEPS = 15_000
