@@ -226,7 +226,7 @@ def cluster(features: str | os.PathLike[str] | np.ndarray, bags: Any, *, backgro
     posterior over labellings that satisfy every bag (``sweeps`` of Gibbs sampling from the refinement's
     answer; 0: that answer itself). The probabilities are cross-fitted over folds of bags at a
     temperature fitted on the held-out bags (``temperature`` given: that one). ``anneal=False`` skips
-    the search's annealed Gibbs start (each component whose chain fits the step caps: slow, better names)."""
+    the search's annealed Gibbs start on components of 50 labels or more (slow there)."""
     from wsl.data.bags import Bags, read_bags
 
     if isinstance(features, np.ndarray):

@@ -29,9 +29,8 @@ class BagSearch:
       of the samples that may carry it); annealed rounds from the best so far (:meth:`_anneal`);
       and clusters named globally (k-means into as many clusters as labels, then one linear
       assignment of names to clusters by the bags, :meth:`_named_clusters`);
-    - on every component whose chain fits the step caps (Mining-YouTube's one of 280 labels, COIN's tasks;
-      not the 150 face-track scenes that share the lead), one annealed collapsed Gibbs chain from a
-      random labelling (:meth:`_gibbs_starts`), its last and its most voted labelling as two more
+    - on components of many labels (Mining-YouTube: one of 280), one annealed collapsed Gibbs chain from
+      a random labelling (:meth:`_gibbs_starts`), its last and its most voted labelling as two more
       starts, judged by the collapsed likelihood;
     - then names are swapped between pairs of labels that share a bag, kept when the scatter drops:
       which cluster carries which name is decided by the few bags that list one label and not the
@@ -162,7 +161,7 @@ class BagSearch:
                     if got[1] < best[1] - 1e-9:
                         best = got
                         stats["named_start_wins"] += 1
-                if outer == 0 and self.gibbs and self.starts > 0:
+                if outer == 0 and self.gibbs and self.starts > 0 and len(part.cols) >= GIBBS_MIN_LABELS:
                     starts, sampler = self._gibbs_starts(part, Zp, best[0], bg_mean)
                     for start in starts:  # judged by the collapsed likelihood (see _gibbs_starts)
                         stats["gibbs_starts"] += 1
@@ -205,11 +204,7 @@ class BagSearch:
         s2, t2, _ = noise_split(Zp, labels, n, False)
         sampler = BagPosterior(Zp, part.sub, n, self.bg is not None, bg_mean, s2, t2, self.rng)
         sweeps = min(GIBBS_SWEEPS, GIBBS_WORK // max(sampler.work_per_sweep, 1))
-        least = 2
-        if n < GIBBS_MIN_LABELS:  # a small component (a COIN task): a short chain, or none where it is slow
-            sweeps = min(sweeps, SMALL_GIBBS_SWEEPS, SMALL_GIBBS_STEPS // max(sampler.steps_per_sweep, 1))
-            least = SMALL_GIBBS_MIN_SWEEPS
-        if sweeps < least:
+        if sweeps < 2:
             return [], sampler
         G = self.rng.gumbel(size=(len(Zp), n))
         if self.bg is not None:
@@ -310,8 +305,7 @@ ANNEAL_DECAY = 0.9
 
 
 #: the annealed Gibbs start: components of at least GIBBS_MIN_LABELS labels (COIN's tasks have at most
-#: about 20, face tracks' cast 12, Mining-YouTube's one component 280) by these limits, smaller ones by
-#: the SMALL_GIBBS_* below; temperature GIBBS_T0 cooled
+#: about 20, face tracks' cast 12, Mining-YouTube's one component 280); temperature GIBBS_T0 cooled
 #: geometrically to 1, then GIBBS_COLD_SHARE of the sweeps at 1 voting; at most GIBBS_SWEEPS sweeps and
 #: GIBBS_WORK candidate pairs x dimensions (about 5e7 a second). Mining-YouTube at noise 2 needs the
 #: length: 112 sweeps ended above the search's best collapsed likelihood (no win), 400 sweeps (~140 s)
@@ -321,15 +315,6 @@ GIBBS_T0 = 3.0
 GIBBS_COLD_SHARE = 0.25
 GIBBS_SWEEPS = 400
 GIBBS_WORK = 8_000_000_000
-
-#: components of fewer labels (COIN's tasks) get a chain of SMALL_GIBBS_SWEEPS sweeps, capped at
-#: SMALL_GIBBS_STEPS vectorised steps, and none when that leaves fewer than SMALL_GIBBS_MIN_SWEEPS (COIN's
-#: tasks: 16-146 steps a sweep; 150 face-track scenes that share the lead: 383, so none). COIN at noise 2,
-#: six samples x six search seeds: expected accuracy 0.743 -> 0.758 with 100 sweeps (50: no gain), at
-#: 3-4 s -> 20-28 s a solve (docs/benchmarks.md, cluster 4f)
-SMALL_GIBBS_SWEEPS = 100
-SMALL_GIBBS_STEPS = 15_000
-SMALL_GIBBS_MIN_SWEEPS = 50
 
 #: name swaps tried per component and pass (Mining-YouTube's one component has thousands of candidates)
 MAX_SWAP_PAIRS = 200

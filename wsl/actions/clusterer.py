@@ -56,9 +56,8 @@ class BagClusterer(BaseEstimator):
     ``shrinkage`` of the shared covariance; ``background`` the label name of
     samples that are none of the named ones; ``use_background`` True/False or None (decide from the
     data); ``temperature`` of the per-sample probabilities (None: fitted on held-out bags, see
-    :meth:`_calibrated`); ``seed``; ``anneal``: the search's annealed Gibbs start on each component
-    whose chain fits the step caps (Mining-YouTube at noise 2: 0.157 -> 0.222 expected accuracy, 121 ->
-    405 s a solve; COIN at noise 2: 0.743 -> 0.758, 3-4 -> 20-28 s a solve).
+    :meth:`_calibrated`); ``seed``; ``anneal``: the search's annealed Gibbs start on components of
+    many labels (Mining-YouTube at noise 2: 0.157 -> 0.222 expected accuracy, 121 -> 405 s a solve).
 
     After :meth:`fit`: ``classes_``, ``labels_`` (N,) names, ``label_indices_``, ``proba_`` (N, K)
     probabilities over the labels each sample may take (cross-fitted over folds of bags, at
