@@ -40,7 +40,7 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
     after ``max_seconds`` of ``clock`` (default wall time; ``time.process_time`` counts CPU).
     Returns an OptimizeResult (x (N, K), fun, gap certified (fun minus ``lower_bound``, the best
     bound on f* seen), fw_gap (the Frank-Wolfe gap at x), nit, success, message, history of
-    (f, gap)); ``"apg"`` checks the gap every 10 iterations, also at the reduced-rank extrapolation
+    (f, gap)); ``"apg"`` checks the gap every 20 iterations, also at the reduced-rank extrapolation
     of its last ``rre`` steps (0: not). ``callback`` gets a summary (fun, gap, nit) at every check.
     """
     import time
