@@ -90,3 +90,18 @@ def test_frank_wolfe_on_the_support_matches_dense_iterates(method: str) -> None:
     bad[0] = min(set(range(p.K)) - set(p.chains[0].labels.tolist()))
     with pytest.raises(ValueError, match="classes of its video"):
         solve_ordering(p, bad, method=method, max_iter=5)
+
+
+def test_apg_with_a_video_whose_classes_weigh_nothing() -> None:
+    """Each video's step is N / its curvature; a video whose classes all have weight 0 has none (only
+    the linear cost moves it): the solve stays finite and certified."""
+    rng = np.random.default_rng(4)
+    lengths = [9, 12, 10]
+    X = standardize(rng.normal(size=(sum(lengths), 4)))[0]
+    chains = [ordering_chain([1]), ordering_chain([2, 3]), ordering_chain([3])]
+    w = np.array([0.0, 0.0, 1.0, 1.0])  # video 0 (background and class 1) weighs nothing
+    p = OrderingProblem(X, lengths, chains, 4, 1e-2, class_weights=w, linear=np.array([1e-3, 0.0, 0.0, 0.0]))
+    lab0 = np.concatenate([np.full(9, 1), np.r_[np.full(6, 2), np.full(6, 3)], np.full(10, 3)])
+    res = solve_ordering(p, lab0, method="apg", max_iter=2000, rtol=1e-6, atol=1e-12)
+    assert np.isfinite(res.fun) and np.isfinite(res.gap)
+    assert res.gap <= 1e-12 + 1e-6 * abs(res.fun) and res.success

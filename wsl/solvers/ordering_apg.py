@@ -38,6 +38,7 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
     start = clock()
     poly = p.polytope()
     curv = poly.row_curvature(p.w)  # (N, 1): each video's own Lipschitz constant, times N
+    curv = np.maximum(curv, 1e-9 * float(curv.max(initial=1.0)))  # a larger one is valid too: no 1/0 at zero weights
     step = p.n / curv
     onehot = np.zeros((p.n, p.K))
     onehot[np.arange(p.n), np.asarray(labels0, dtype=np.int64)] = 1.0
