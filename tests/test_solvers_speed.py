@@ -105,3 +105,40 @@ def test_apg_with_a_video_whose_classes_weigh_nothing() -> None:
     res = solve_ordering(p, lab0, method="apg", max_iter=2000, rtol=1e-6, atol=1e-12)
     assert np.isfinite(res.fun) and np.isfinite(res.gap)
     assert res.gap <= 1e-12 + 1e-6 * abs(res.fun) and res.success
+
+
+def test_each_videos_step_bounds_the_curvature_along_its_cells() -> None:
+    """APG's per-video step is valid: along any direction d in the cumulative coordinates the cost curves
+    at most sum over rows of row_curvature / N * ||d_row||^2 (class weights inside the bound)."""
+    p, _ = _problem(5)
+    poly = p.polytope()
+    curv = poly.row_curvature(p.w)[:, 0]
+    rng = np.random.default_rng(5)
+    for trial in range(30):
+        d = np.where(poly.valid, rng.normal(size=(p.n, poly.M)), 0.0)
+        if trial % 3 == 0:  # one video's cells only: where a per-video bound is tightest
+            v = p.blocks[trial % len(p.blocks)]
+            d[: v.start] = 0.0
+            d[v.stop:] = 0.0
+        Dz = poly.to_Z(d + np.where(poly.valid, 0.0, 1.0)) - poly.to_Z(np.where(poly.valid, 0.0, 1.0))
+        U, col, sq = p.stats(Dz)
+        curvature = 2 * p.quad(sq, col, U)  # d^T H d
+        bound = float((curv * (d * d).sum(axis=1)).sum()) / p.n
+        assert curvature <= bound * (1 + 1e-6) + 1e-15
+    # and it is not loose: on one frame's cells the largest curvature nearly reaches it (B ~ I/N on one row)
+    base = np.where(poly.valid, 0.0, 1.0)
+
+    def q(d: np.ndarray) -> float:
+        Dz = poly.to_Z(d + base) - poly.to_Z(base)
+        U, col, sq = p.stats(Dz)
+        return 2 * p.quad(sq, col, U)
+
+    for v in p.blocks:
+        r = (v.start + v.stop) // 2
+        cols = np.flatnonzero(poly.valid[r])
+        E = [np.zeros((p.n, poly.M)) for _ in cols]
+        for e, m in zip(E, cols, strict=True):
+            e[r, m] = 1.0
+        H = np.array([[(q(a + b) - q(a) - q(b)) / 2 for b in E] for a in E])
+        top = float(np.linalg.eigvalsh(H)[-1])
+        assert 0.8 * curv[r] / p.n <= top <= curv[r] / p.n * (1 + 1e-6)
