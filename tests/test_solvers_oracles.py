@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from wsl.errors import BadInput
-from wsl.solvers.chains import ordering_chain, ordering_lmo, ordering_lmo_batch, ordering_posteriors_batch
+from wsl.solvers.chain_posteriors import ordering_posteriors_batch
+from wsl.solvers.chains import ordering_chain, ordering_lmo, ordering_lmo_batch
 from wsl.solvers.narration import narration_lmo
 from wsl.solvers.oracles import bags_lmo, row_lmo
 

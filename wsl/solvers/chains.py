@@ -6,10 +6,9 @@ background optional between. Over a cost matrix G (T x K):
 
 - :func:`ordering_lmo` / :func:`ordering_lmo_batch` — the exact linear minimisation oracle, the
   cheapest path's labels, by dynamic programming in O(T S) over S states, run state by state over all
-  frames of all videos at once (:class:`RaggedChains`);
-- :func:`ordering_posteriors_batch` — the state posteriors of a Gibbs distribution over the paths
-  (forward-backward), for soft assignments.
+  frames of all videos at once (:class:`RaggedChains`).
 
+Their soft counterpart (posteriors over the paths) is :mod:`wsl.solvers.chain_posteriors`.
 Infeasible chains raise :class:`~wsl.errors.BadInput` naming the video.
 """
 
@@ -21,8 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from wsl.errors import BadInput
-
-_INF = np.inf
 
 
 # ---------------------------------------------------------------------------------------------
@@ -79,7 +76,7 @@ def ordering_chain(transcript: Sequence[int], background: int | None = 0, min_le
     return Chain(np.array(labels, dtype=np.int64), np.array(optional), np.array(stay))
 
 
-def _chain_tables(chains: Sequence[Chain], S: int) -> dict[str, np.ndarray]:
+def chain_tables(chains: Sequence[Chain], S: int) -> dict[str, np.ndarray]:
     """Per-state tables (V, S) of chains padded to S states: ``lab`` (class), ``n`` (states), ``stay``,
     ``skip`` (may enter s from s-2: s-1 optional), ``can_start``, ``can_end``."""
     V = len(chains)
@@ -99,42 +96,6 @@ def _chain_tables(chains: Sequence[Chain], S: int) -> dict[str, np.ndarray]:
     return t
 
 
-def _pack(costs: Sequence[np.ndarray], chains: Sequence[Chain]) -> dict[str, np.ndarray]:
-    """Pad a batch of videos to one length: state costs (V, T, S), +inf where padded, and the
-    per-state flags of their chains."""
-    V = len(costs)
-    lengths = np.array([c.shape[0] for c in costs])
-    T = int(lengths.max())
-    S = max(len(ch.labels) for ch in chains)
-    sc = np.full((V, T, S), _INF)
-    for v, (c, ch) in enumerate(zip(costs, chains, strict=True)):
-        sc[v, : c.shape[0], : len(ch.labels)] = c[:, ch.labels]
-    t = _chain_tables(chains, S)
-    return {"sc": sc, "lengths": lengths, "stay": t["stay"], "skip_ok": t["skip"], "can_start": t["can_start"],
-            "can_end": t["can_end"]}
-
-
-def _batches(costs: Sequence[np.ndarray], chains: Sequence[Chain], max_cells: int) -> list[np.ndarray]:
-    """Indices of videos grouped by similar length, each group's padded table under ``max_cells``
-    (used by the forward-backward pass, whose tables are float64 per cell)."""
-    order = np.argsort([c.shape[0] for c in costs], kind="stable")
-    groups = []
-    i = 0
-    while i < len(order):
-        j = i + 1
-        t_max = costs[order[i]].shape[0]
-        s_max = len(chains[order[i]].labels)
-        while j < len(order):
-            t_new = max(t_max, costs[order[j]].shape[0])
-            s_new = max(s_max, len(chains[order[j]].labels))
-            if (j - i + 1) * t_new * s_new > max_cells:
-                break
-            t_max, s_max, j = t_new, s_new, j + 1
-        groups.append(order[i:j])
-        i = j
-    return groups
-
-
 def check_chain_lengths(lengths: Sequence[int], chains: Sequence[Chain], n_classes: int,
                         names: Sequence[str] | None = None) -> None:
     """Every video long enough for its chain, every chain label a class (BadInput names the video)."""
@@ -149,7 +110,8 @@ def check_chain_lengths(lengths: Sequence[int], chains: Sequence[Chain], n_class
             raise ValueError(f"chain label {int(ch.labels.max())} outside the cost's {n_classes} classes")
 
 
-def _check_chains(costs: Sequence[np.ndarray], chains: Sequence[Chain], names: Sequence[str] | None) -> None:
+def check_chain_costs(costs: Sequence[np.ndarray], chains: Sequence[Chain], names: Sequence[str] | None) -> None:
+    """:func:`check_chain_lengths` for a batch of cost matrices (T_v, K)."""
     check_chain_lengths([c.shape[0] for c in costs], chains, min((c.shape[1] for c in costs), default=0), names)
 
 
@@ -198,7 +160,7 @@ class RaggedChains:
         n_states = np.array([len(ch.labels) for ch in chains], dtype=np.int64)
         S = int(n_states.max(initial=1))
         self.S = S
-        tab = _chain_tables(chains, S)
+        tab = chain_tables(chains, S)
         lab, stay, skip, can_start, can_end = tab["lab"], tab["stay"], tab["skip"], tab["can_start"], tab["can_end"]
         self.lab, self.stay, self.skip = lab, stay, skip
         self.start_inf = np.where(can_start, 0.0, np.inf)
@@ -406,7 +368,7 @@ class _FrameByFrame:
         t_of = np.repeat(np.arange(T), self.live)
         rank_of = np.arange(self.n_rows) - self.offsets[t_of]
         self.src = starts[order][rank_of] + t_of
-        tab = _chain_tables([chains[v] for v in order], S)  # in rank order
+        tab = chain_tables([chains[v] for v in order], S)  # in rank order
         lab, stay, skip, can_start, can_end = tab["lab"], tab["stay"], tab["skip"], tab["can_start"], tab["can_end"]
         bad = np.where(np.arange(S)[None, :] < tab["n"][:, None], 0.0, np.inf)
         self.S = S
@@ -481,76 +443,12 @@ def ordering_lmo_batch(costs: Sequence[np.ndarray], chains: Sequence[Chain], nam
     ``max_cells`` is accepted for compatibility and no longer needed. ``names`` name the videos in
     errors (a transcript longer than its video).
     """
-    _check_chains(costs, chains, names)
+    check_chain_costs(costs, chains, names)
     if not len(costs):
         return []
     lengths = [c.shape[0] for c in costs]
     labels = RaggedChains(lengths, chains).decode(np.concatenate([np.asarray(c) for c in costs]))
     return np.split(labels, np.cumsum(lengths)[:-1])
-
-
-def _lse3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    m = np.maximum(np.maximum(a, b), c)
-    safe = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore"):
-        return safe + np.log(np.exp(a - safe) + np.exp(b - safe) + np.exp(c - safe))
-
-
-def _chain_posteriors(costs: Sequence[np.ndarray], chains: Sequence[Chain], beta: float
-                      ) -> list[tuple[np.ndarray, float]]:
-    """Forward-backward over the chains of a batch: per-frame state posteriors of the Gibbs
-    distribution p(path) ~ exp(-beta * cost(path)) over feasible paths."""
-    pk = _pack(costs, chains)
-    sc, lengths, stay, skip_ok = pk["sc"], pk["lengths"], pk["stay"], pk["skip_ok"]
-    V, T, S = sc.shape
-    e = -beta * sc  # log-potentials, -inf where padded
-    ninf = np.full((V, S), -_INF)
-    alpha = np.empty((T, V, S))
-    alpha[0] = np.where(pk["can_start"], e[:, 0], -_INF)
-    for t in range(1, T):
-        a = alpha[t - 1]
-        prev1 = np.concatenate([ninf[:, :1], a[:, :-1]], axis=1)
-        prev2 = np.where(skip_ok, np.concatenate([ninf[:, :2], a[:, :-2]], axis=1), -_INF)
-        alpha[t] = _lse3(np.where(stay, a, -_INF), prev1, prev2) + e[:, t]
-    back = np.empty((T, V, S))
-    end_init = np.where(pk["can_end"], 0.0, -_INF)
-    b = end_init.copy()
-    for t in range(T - 1, -1, -1):
-        if t < T - 1:
-            nxt = b + e[:, t + 1]
-            next1 = np.concatenate([nxt[:, 1:], ninf[:, :1]], axis=1)
-            next2 = np.concatenate([np.where(skip_ok, nxt, -_INF)[:, 2:], ninf[:, :2]], axis=1)
-            b = _lse3(np.where(stay, nxt, -_INF), next1, next2)
-        b = np.where((lengths == t + 1)[:, None], end_init, b)
-        back[t] = b
-    out = []
-    for v, ch in enumerate(chains):
-        n, L = len(ch.labels), lengths[v]
-        logz = float(np.logaddexp.reduce(alpha[L - 1, v, :n] + end_init[v, :n]))
-        post = np.exp(alpha[:L, v, :n] + back[:L, v, :n] - logz)
-        out.append((post, logz))
-    return out
-
-
-def ordering_posteriors_batch(costs: Sequence[np.ndarray], chains: Sequence[Chain], beta: float = 1.0,
-                              names: Sequence[str] | None = None, max_cells: int = 2_000_000
-                              ) -> list[tuple[np.ndarray, float]]:
-    """The soft counterpart of :func:`ordering_lmo_batch`: for p(path) ~ exp(-beta * cost(path))
-    over the feasible paths of each video, the per-frame class marginals (T_v, K) and log Z.
-
-    As beta grows the marginals concentrate on the oracle's path; small beta spreads them, which
-    annealed (soft) EM uses to avoid locking onto the first segmentation it sees.
-    """
-    _check_chains(costs, chains, names)
-    out: list[tuple[np.ndarray, float] | None] = [None] * len(costs)
-    for idx in _batches(costs, chains, max_cells):
-        res = _chain_posteriors([np.asarray(costs[v], dtype=np.float64) for v in idx], [chains[v] for v in idx], beta)
-        for v, (post, logz) in zip(idx, res, strict=True):
-            K = costs[v].shape[1]
-            marg = np.zeros((post.shape[0], K))
-            np.add.at(marg.T, chains[v].labels, post.T)  # sum the states that share a label
-            out[v] = (marg, logz)
-    return out  # type: ignore[return-value]
 
 
 def ordering_lmo(cost: np.ndarray, transcript: Sequence[int], background: int | None = 0,
