@@ -174,15 +174,6 @@ class OrderingProblem:
         U = np.asarray(self.Xc.T @ Z.astype(np.float32), dtype=np.float64)
         return U, Z.sum(axis=0), (Z * Z).sum(axis=0)
 
-    def lower_bound(self, Z: np.ndarray, U: np.ndarray, colsum: np.ndarray, sq: np.ndarray
-                    ) -> tuple[float, float, np.ndarray, np.ndarray]:
-        """f(Z), the Frank-Wolfe gap at Z (f(Z) - gap <= f*, valid at ANY Z: the tangent plane of a
-        convex f lies below it), the gradient at Z and the oracle's vertex (labels) for it."""
-        f = self.quad(sq, colsum, U) + float(colsum @ self.c)
-        G = self.grad(Z, U, colsum)
-        s_lab = self.oracle(G)
-        return f, float(np.vdot(G, Z) - G[np.arange(self.n), s_lab].sum()), G, s_lab
-
     def scores(self, Z: np.ndarray) -> np.ndarray:
         W, b = self.classifier(Z)
         return np.asarray(self.Xc @ W.astype(np.float32), dtype=np.float64) + b
