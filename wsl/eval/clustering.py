@@ -33,11 +33,6 @@ def accuracy_curve(pred: Sequence[str], gold: Sequence[str], confidence: Sequenc
     return out
 
 
-def average_precision_of_curve(curve: Sequence[dict[str, float]]) -> float:
-    """The mean accuracy over the curve's points: one number that rewards well-ordered confidence."""
-    return float(np.mean([p["accuracy"] for p in curve])) if curve else 0.0
-
-
 def calibration_error(proba_of_chosen: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
     """Expected calibration error: sum over confidence bins of |accuracy - mean confidence| x share."""
     p = np.asarray(proba_of_chosen, dtype=np.float64)
