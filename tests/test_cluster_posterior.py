@@ -99,3 +99,17 @@ def test_one_huge_bag_is_not_sampled_for_minutes() -> None:
     t = time.perf_counter()
     lab, _, ran = posterior_labels(Z, start, dom, K, False, 100, rng)
     assert ran == 0 and np.array_equal(lab, start) and time.perf_counter() - t < 5
+
+
+def test_a_start_that_breaks_a_bag_is_left_where_no_pair_can_repair_it() -> None:
+    """The benchmark starts chains from the true labels, which break a bag that lists an absent label.
+    A pair that cannot cover what the rest of the bag misses has no allowed move: it stays. (Until round
+    8 such a pair was moved to the bag's first label twice, from NaN probabilities.)"""
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(4, 2))
+    dom = BagPolytope(4, 4, [[0, 1, 2, 3]], [[0, 1, 2, 3]])
+    sampler = BagPosterior(Z, dom, 4, False, None, 1.0, 2.0, np.random.default_rng(0))
+    start = np.array([3, 3, 3, 3])  # three listed labels missing: no pair can carry them all
+    with np.errstate(invalid="raise"):
+        sampler.run(start, 5, 0)
+    assert np.array_equal(sampler.final_, start)
