@@ -27,7 +27,7 @@ the turn-1 baseline is built (it needs a float64 copy of X).
 
     python benchmarks/bench_ordering_scale.py [--iters 100] [--previous-iters 100] [--certify-seconds 120]
         [--certify-method apg] [--certify-baseline pairwise|none] [--certify-iters N] [--rre 10]
-        [--min-length 0.1] [--reference-iters 6000]
+        [--min-length 0.1] [--reference-iters 6000] [--lam 1e-2] [--videos 900] [--frames 80000] [--d 512]
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=80000)
     ap.add_argument("--d", type=int, default=512)
     ap.add_argument("--classes", type=int, default=17)
+    ap.add_argument("--lam", type=float, default=1e-2, help="the ridge (larger: the classifier's part better conditioned)")
     ap.add_argument("--min-length", type=float, default=0.0,
                     help="each action lasts at least this share of its video's length / its actions, as "
                          "label-actions' min_length (0: one frame)")
@@ -83,10 +84,10 @@ def main() -> None:
     chains = [ordering_chain(t, 0, max(1, int(a.min_length * n / len(t)))) for n, t in zip(lengths, trs, strict=True)]
     lab0 = np.concatenate([uniform_labels(n, t) for n, t in zip(lengths, trs, strict=True)])
     out: dict[str, object] = {"benchmark": "ordering_scale", "videos": a.videos, "frames": N, "d": a.d, "classes": K,
-                              "min_length": a.min_length}
+                              "lam": a.lam, "min_length": a.min_length}
     with few_blas_threads(a.d):
         t0 = time.perf_counter()
-        prob = OrderingProblem(X, lengths, chains, K, lam=1e-2)
+        prob = OrderingProblem(X, lengths, chains, K, lam=a.lam)
         out["setup_seconds"] = round(time.perf_counter() - t0, 2)
         t0 = time.perf_counter()
         res = solve_ordering(prob, lab0, method="fw", max_iter=a.iters, rtol=0.0)
@@ -159,7 +160,7 @@ def main() -> None:
 
             ends = np.cumsum(lengths)
             blocks = [slice(int(s), int(e)) for s, e in zip(np.r_[0, ends[:-1]], ends, strict=True)]
-            cost = DiffracCost(X.astype(np.float64), 1e-2, blocks=blocks)
+            cost = DiffracCost(X.astype(np.float64), a.lam, blocks=blocks)
 
             def lmo(G: np.ndarray) -> np.ndarray:
                 return one_hot(np.concatenate(ordering_lmo_batch([G[b] for b in blocks], chains)), K)
