@@ -174,7 +174,8 @@ class OrderingLabeler(BaseEstimator):
         if not res.success:
             rel = res.gap / max(abs(res.fun), 1e-300)
             msg = (f"the convex stage stopped at certified gap {res.gap:.3g} ({rel:.2g} "
-                   f"relative) after {res.nit} iterations, above tol {self.tol}; raise max_iter")
+                   f"relative) after {res.nit} iterations, above tol {self.tol}; raise max_iter (the gap shrinks "
+                   "slowly when the background between the actions is one class)")
             if self.require_convergence:
                 raise WorkFailed(msg)
             warn(msg)
