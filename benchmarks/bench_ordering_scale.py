@@ -44,7 +44,7 @@ import numpy as np
 
 from wsl.actions.labeler import uniform_labels
 from wsl.solvers._threads import few_blas_threads
-from wsl.solvers.chains import ordering_chain
+from wsl.solvers.chains import Chain, ordering_chain
 from wsl.solvers.ordering import solve_ordering
 from wsl.solvers.ordering_problem import OrderingProblem
 
@@ -53,13 +53,28 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def instance(videos: int, frames: int, d: int, classes: int, min_length: float = 0.0, seed: int = 0
+             ) -> tuple[np.ndarray, np.ndarray, list[Chain], np.ndarray]:
+    """The benchmark's problem: (X, frames per video, chains, uniform start labels). Videos of Gamma(2)
+    lengths (10 frames at least), transcripts of 1-5 actions drawn with repetition, background between
+    them, Gaussian features."""
+    rng = np.random.default_rng(seed)
+    lengths = np.maximum(10, rng.gamma(2.0, frames / videos / 2.0, videos).astype(int))
+    trs = [list(rng.integers(1, classes, size=int(rng.integers(1, 6)))) for _ in range(videos)]
+    X = rng.standard_normal(size=(int(lengths.sum()), d), dtype=np.float32)
+    chains = [ordering_chain(t, 0, max(1, int(min_length * n / len(t)))) for n, t in zip(lengths, trs, strict=True)]
+    lab0 = np.concatenate([uniform_labels(n, t) for n, t in zip(lengths, trs, strict=True)])
+    return X, lengths, chains, lab0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--videos", type=int, default=900)
     ap.add_argument("--frames", type=int, default=80000)
     ap.add_argument("--d", type=int, default=512)
     ap.add_argument("--classes", type=int, default=17)
-    ap.add_argument("--lam", type=float, default=1e-2, help="the ridge (larger: the classifier's part better conditioned)")
+    ap.add_argument("--lam", type=float, default=1e-2,
+                    help="the ridge (larger: the classifier's part better conditioned)")
     ap.add_argument("--min-length", type=float, default=0.0,
                     help="each action lasts at least this share of its video's length / its actions, as "
                          "label-actions' min_length (0: one frame)")
@@ -76,13 +91,8 @@ def main() -> None:
                          "has a trace of the certified solve: [iterations, CPU s, objective above the reference's, "
                          "certified gap], both relative (0: none)")
     a = ap.parse_args()
-    rng = np.random.default_rng(0)
-    lengths = np.maximum(10, rng.gamma(2.0, a.frames / a.videos / 2.0, a.videos).astype(int))
-    trs = [list(rng.integers(1, a.classes, size=int(rng.integers(1, 6)))) for _ in range(a.videos)]
-    N, K = int(lengths.sum()), a.classes
-    X = rng.standard_normal(size=(N, a.d), dtype=np.float32)
-    chains = [ordering_chain(t, 0, max(1, int(a.min_length * n / len(t)))) for n, t in zip(lengths, trs, strict=True)]
-    lab0 = np.concatenate([uniform_labels(n, t) for n, t in zip(lengths, trs, strict=True)])
+    X, lengths, chains, lab0 = instance(a.videos, a.frames, a.d, a.classes, a.min_length)
+    N, K = len(X), a.classes
     out: dict[str, object] = {"benchmark": "ordering_scale", "videos": a.videos, "frames": N, "d": a.d, "classes": K,
                               "lam": a.lam, "min_length": a.min_length}
     with few_blas_threads(a.d):

@@ -142,3 +142,19 @@ def test_each_videos_step_bounds_the_curvature_along_its_cells() -> None:
         H = np.array([[(q(a + b) - q(a) - q(b)) / 2 for b in E] for a in E])
         top = float(np.linalg.eigvalsh(H)[-1])
         assert 0.8 * curv[r] / p.n <= top <= curv[r] / p.n * (1 + 1e-6)
+
+
+def test_apg_returns_its_last_iterate_in_cumulative_coordinates() -> None:
+    """``c`` (for a caller's own bound, as bench_ordering_relaxation.py's) is the solve's last iterate:
+    nearly feasible, exactly so once repaired, and its objective lies between the certified bounds'
+    lower end and the best point's plus the last steps' change."""
+    p, _ = _problem(3)
+    lab0 = p._plan.decode(np.zeros((p.n, p.K)))
+    res = solve_ordering(p, lab0, method="apg", max_iter=300, rtol=0.0)
+    poly = p.polytope()
+    assert res.c.shape == (p.n, poly.M)
+    assert poly.violation(res.c) < 1e-2
+    c = poly.repair(res.c)
+    assert poly.violation(c) <= 1e-12
+    f = p.value(poly.to_Z(c))
+    assert res.lower_bound <= f <= res.fun + 1e-3 * abs(res.fun)

@@ -34,7 +34,9 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
     any Y, is taken at it and at the reduced-rank extrapolation of the last ``rre`` steps
     (:mod:`wsl.solvers.extrapolation`; it pays late in a run: 6x tighter after 3,000 iterations on 20
     videos, where the bound at FISTA's momentum point gained nothing); the certified gap is the best
-    upper bound minus the best lower bound."""
+    upper bound minus the best lower bound. The result's ``c`` is the last iterate in those coordinates
+    (nearly feasible; :meth:`~wsl.solvers.order_polytope.OrderPolytope.repair` makes it exact), for a
+    caller's own bound (benchmarks/bench_ordering_relaxation.py)."""
     start = clock()
     poly = p.polytope()
     curv = poly.row_curvature(p.w)  # (N, 1): each video's own Lipschitz constant, times N
@@ -113,4 +115,4 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
         t_k = t_next
     return OptimizeResult(x=sup.dense(best_Z), fun=best_f, gap=best_f - best_lb, nit=nit, success=success,
                           message=message, history=np.array(history).reshape(-1, 2), lower_bound=best_lb,
-                          fw_gap=best_fw, active=None, seconds=clock() - start)
+                          fw_gap=best_fw, active=None, seconds=clock() - start, c=c)

@@ -52,6 +52,7 @@ class OrderingProblem:
         self.Xc -= self.Xc.mean(axis=0, dtype=np.float64).astype(np.float32)
         self.n, self.d = self.Xc.shape
         self.K = int(n_classes)
+        self.lam = float(lam)
         self.blocks = blocks_from_lengths(lengths)
         if self.blocks[-1].stop != self.n:
             raise ValueError(f"lengths sum to {self.blocks[-1].stop}, X has {self.n} rows")
