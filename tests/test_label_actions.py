@@ -143,7 +143,7 @@ def test_cli_bad_inputs(tmp_path: Path, run_cli) -> None:
     too_long = tmp_path / "long.json"
     too_long.write_text(json.dumps({"a": ["x", "y", "z", "x"], "b": ["y", "z"]}))
     code, _, err = run_cli("label-actions", feats, "-t", too_long, "-o", tmp_path / "o.json")
-    assert code == 2 and "video a" in err and "3 frames" in err
+    assert code == 2 and "video a" in err and "3 frames" in err and "higher fps" in err  # says what to do
     assert not (tmp_path / "o.json").exists()
     broken = tmp_path / "broken.json"
     broken.write_text('{"a": ["x"],\n "b": [}')

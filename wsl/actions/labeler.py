@@ -307,7 +307,8 @@ class OrderingLabeler(BaseEstimator):
         for b, tr, name in zip(p.blocks, p.transcripts, p.names, strict=True):
             if b.stop - b.start < len(tr):
                 raise BadInput(f"video {name}: its transcript lists {len(tr)} actions but the video has only "
-                               f"{b.stop - b.start} frames")
+                               f"{b.stop - b.start} frames (each action needs one); check that the transcript is "
+                               "this video's, or extract its features at a higher fps")
         lengths = [b.stop - b.start for b in p.blocks]
         strides = [max(1, min(-(-T // self.max_frames), T // len(tr))) for T, tr in zip(lengths, p.transcripts,
                                                                                          strict=True)]
