@@ -119,3 +119,11 @@ def test_writers_round_trip():
     vtt = format_vtt(items)
     assert vtt.startswith("WEBVTT") and "01:02:03.004 --> 01:02:04.000" in vtt
     assert [c.text for c in parse_vtt(vtt).cues] == ["MAREN: Hello.", "Bye."]
+
+
+def test_a_garbled_end_time_is_an_unreadable_timing_not_a_backwards_cue():
+    """``00:00:xx,000`` once read as 00:00 (minutes:seconds) with ``:xx,000`` as cue settings, so the cue
+    was skipped as ending before it starts; settings follow the times after a space only."""
+    subs = parse_srt("1\n00:00:01,000 --> 00:00:xx,000\nHello\n\n2\n00:00:03,000 --> 00:00:04,000 X:1\nOk\n", "g.srt")
+    assert dict(subs.skipped) == {2: "unreadable timing line"}
+    assert [c.lines for c in subs.cues] == [("Ok",)]

@@ -27,7 +27,7 @@ __all__ = [
 
 # 00:01:02,345 | 00:01:02.345 | 01:02.345 (WebVTT without hours) | 0:01:02,5
 _TIME = r"(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2})(?:[,.](\d{1,3}))?(?!\d)"
-_TIMING = re.compile(rf"^\s*{_TIME}\s*-+>\s*{_TIME}(.*)$")
+_TIMING = re.compile(rf"^\s*{_TIME}\s*-+>\s*{_TIME}((?:\s.*)?)$")  # settings after a space only
 _CUE_NUMBER = re.compile(r"^[0-9]+$")  # ASCII digits only: int() of "③" or "²" fails
 # A line that was probably meant as a cue number (x1, -3, 12a): warned about, kept as text.
 _ODD_NUMBER = re.compile(r"^\S{0,2}[0-9]+\S{0,2}$")
