@@ -127,13 +127,13 @@ def discover_steps(task_dir: str | os.PathLike[str], *, n_steps: int | None = No
     if not absence_weight >= 0:
         raise BadInput(f"`absence_weight` must be non-negative, got {absence_weight}", param="absence_weight")
     videos = read_task_folder(task_dir, features, fps, layout, text_only)
-    if not text_only:
-        _features_from_videos(videos, task_dir, features, features_cache, fps, backbone)
-    if len(videos) < 2:
+    if len(videos) < 2:  # before any extraction: minutes of decoding would end in this error
         raise BadInput(f"discover-steps needs at least two videos of the task, found {len(videos)}", task_dir)
     narrated = [v for v in videos if v.narration is not None]
     if len(narrated) < 2:
         raise BadInput(f"discover-steps needs narrations of at least two videos, found {len(narrated)}", task_dir)
+    if not text_only:
+        _features_from_videos(videos, task_dir, features, features_cache, fps, backbone)
     n_feat = sum(v.features is not None for v in videos)
     info(f"{Path(task_dir).name}: {len(videos)} videos, {len(narrated)} narrated, {n_feat} with features")
     for v in narrated:
