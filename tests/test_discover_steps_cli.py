@@ -137,7 +137,7 @@ def test_fewer_than_two_videos_is_an_error(tmp_path: Path, run_cli) -> None:
     # one video to extract: the count is checked before any decoding (this file would not decode)
     (tmp_path / "one" / "a.mp4").write_bytes(b"not a video")
     code, _, err = run_cli("discover-steps", tmp_path / "one", "-o", tmp_path / "s.json")
-    assert code == 2 and "at least two videos, found 1" in err
+    assert code == 2 and "at least two videos of the task, found 1" in err
 
 
 def test_missing_fps_is_an_error(tmp_path: Path, run_cli) -> None:
