@@ -362,3 +362,13 @@ def test_cuda_finetuning_last_stages_of_the_pretrained_trunk(digits: Path, tmp_p
     tcfg = TrainConfig(epochs=1, batch_size=8, lr=1e-4, seed=0, device="cuda:0", channels_last=True)
     result = L.train(digits / "train", tmp_path / "ft", cfg, tcfg)
     assert np.isfinite(result.history[-1]["loss"]) and not (tmp_path / "ft" / "cache").exists()
+
+
+def test_train_on_a_csv_of_missing_paths_names_the_first_and_the_rule(tmp_path: Path, run_cli) -> None:
+    """Paths written as if relative to the images folder: the one line says which file and how paths resolve."""
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    (data / "labels.csv").write_text("path,labels\n0.jpg,cat\n1.jpg,dog\n")
+    code, _, err = run_cli("localize", "train", data, "-o", tmp_path / "run", "--epochs", "1")
+    assert code == 2 and err.count("\n") == 1
+    assert "none of the 2 training image(s)" in err and "0.jpg" in err and "relative to its folder" in err

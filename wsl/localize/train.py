@@ -140,7 +140,9 @@ def train(data: str | os.PathLike[str] | TaggedSet, run_dir: str | os.PathLike[s
 
     images, bad = probe_images(data_set.images, min_side=cfg.stride)
     if not images:
-        raise BadInput("none of the training images can be read", data_set.source)
+        first = f" (first: {bad[0][0]}: {bad[0][1]})" if bad else ""
+        hint = "; image paths in a CSV are relative to its folder" if data_set.kind == "csv" else ""
+        raise BadInput(f"none of the {len(bad)} training image(s) can be read{first}{hint}", data_set.source)
     run = prepare_run(run_dir, KIND, {"model": cfg.as_dict(), "train": tcfg.as_dict(),
                                       "data": {"source": data_set.source, "kind": data_set.kind,
                                                "images": len(images)}},
