@@ -160,7 +160,7 @@ def bayes(X: np.ndarray, gold: Sequence[str], bags: Sequence[Sequence[int]], lab
     (the bound assumes the clusters are known)."""
     m, Xs, bg, classes, dom, pos, y = _gold_problem(X, gold, bags, labels, res)
     Z = whiten(Xs, y, len(classes), m.shrinkage)
-    lab, _, _ = posterior_labels(Z, y, dom, len(classes), bg, m.sweeps, np.random.default_rng(0))
+    lab, _, _ = posterior_labels(Z, y, dom, len(classes), bg, m.sweeps, np.random.default_rng(0), anneal_wide=False)
     return expected_accuracy([classes[i] for i in lab], gold, bags, labels)
 
 
@@ -175,7 +175,7 @@ def bayes_own_whitening(X: np.ndarray, gold: Sequence[str], bags: Sequence[Seque
     ours_search = getattr(m, "search_labels_", None)  # what the posterior step whitens by
     ours_search = np.asarray(m.label_indices_ if ours_search is None else ours_search)
     Z = whiten(Xs, ours_search, len(classes), m.shrinkage)
-    lab, _, _ = posterior_labels(Z, y, dom, len(classes), bg, m.sweeps, np.random.default_rng(0))
+    lab, _, _ = posterior_labels(Z, y, dom, len(classes), bg, m.sweeps, np.random.default_rng(0), anneal_wide=False)
     return expected_accuracy([classes[i] for i in lab], gold, bags, labels)
 
 

@@ -219,14 +219,16 @@ def cluster(features: str | os.PathLike[str] | np.ndarray, bags: Any, *, backgro
             use_background: bool | None = None, lam: float = 1e-3, kappa: float = 0.0, max_iter: int = 2000,
             tol: float = 1e-4, refine: int = 30, starts: int = 8, sweeps: int = 100,
             temperature: float | None = None, require_convergence: bool = False, seed: int = 0,
-            anneal: bool = True) -> ClusterResult:
+            anneal: bool = False) -> ClusterResult:
     """Name samples from bags of labels each known to occur at least once. ``features``: an (N, d)
     ``.npy`` file or array; ``bags``: a bags JSON file, a :class:`wsl.data.bags.Bags`, or a list of
     ``{"samples": [...], "labels": [...]}``. Each sample's label is its most probable one under the
     posterior over labellings that satisfy every bag (``sweeps`` of Gibbs sampling from the refinement's
-    answer; 0: that answer itself). The probabilities are cross-fitted over folds of bags at a
-    temperature fitted on the held-out bags (``temperature`` given: that one). ``anneal=False`` skips
-    the search's annealed Gibbs start on components of 50 labels or more (slow there)."""
+    answer, or on components of 50 labels or more four chains annealed from random labellings; 0: that
+    answer itself). The probabilities are cross-fitted over folds of bags at a temperature fitted on the
+    held-out bags (``temperature`` given: that one). ``anneal=True`` adds the search's own annealed Gibbs
+    start on components of 50 labels or more (the default until round 8: 3x the time there, no gain since
+    the posterior step anneals)."""
     from wsl.data.bags import Bags, read_bags
 
     if isinstance(features, np.ndarray):

@@ -16,7 +16,8 @@ the samples.
    noise (the truth scores worse). So the search's answer starts a collapsed Gibbs sampler over
    labellings that satisfy every bag (class means integrated out), and each sample gets its most
    frequent label, decoded jointly by the same exact oracle (:mod:`wsl.actions.bag_posterior`);
-   ``sweeps=0`` keeps the search's answer.
+   ``sweeps=0`` keeps the search's answer. On a component of many labels (Mining-YouTube: 280) a chain
+   from the search's answer stays near it, so there four chains annealed from random labellings vote.
 
 Background: with ``background=None`` the class is used only when the data call for it: when some
 sample is in no bag, or a bag has more samples than labels and the model with a background class
@@ -34,7 +35,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from wsl.actions.bag_posterior import posterior_labels
+from wsl.actions.bag_posterior import WIDE_CHAINS, posterior_labels
 from wsl.actions.bag_search import BagSearch, whiten
 from wsl.actions.gaussian import GaussianScorer
 from wsl.data.segments import BACKGROUND
@@ -57,7 +58,9 @@ class BagClusterer(BaseEstimator):
     samples that are none of the named ones; ``use_background`` True/False or None (decide from the
     data); ``temperature`` of the per-sample probabilities (None: fitted on held-out bags, see
     :meth:`_calibrated`); ``seed``; ``anneal``: the search's annealed Gibbs start on components of
-    many labels (Mining-YouTube at noise 2: 0.157 -> 0.222 expected accuracy, 121 -> 405 s a solve).
+    many labels (Mining-YouTube at noise 2, round 6: 0.157 -> 0.222 expected accuracy, 121 -> 405 s a
+    solve; off by default since round 8, whose posterior step anneals chains there itself: 0.259 with
+    it, 0.252 without, at a third of the time).
 
     After :meth:`fit`: ``classes_``, ``labels_`` (N,) names, ``label_indices_``, ``proba_`` (N, K)
     probabilities over the labels each sample may take (cross-fitted over folds of bags, at
@@ -73,7 +76,7 @@ class BagClusterer(BaseEstimator):
     def __init__(self, lam: float = 1e-3, kappa: float = 0.0, max_iter: int = 2000, tol: float = 1e-4,
                  refine: int = 30, starts: int = 8, sweeps: int = 100, shrinkage: float = 0.1,
                  background: str = BACKGROUND, use_background: bool | None = None, temperature: float | None = None,
-                 require_convergence: bool = False, seed: int = 0, anneal: bool = True):
+                 require_convergence: bool = False, seed: int = 0, anneal: bool = False):
         self.lam = lam
         self.kappa = kappa
         self.max_iter = max_iter
@@ -183,8 +186,9 @@ class BagClusterer(BaseEstimator):
                                                                np.random.default_rng(self.seed))
             self.history_["posterior_sweeps"] = ran
             self.history_["posterior_changed"] = int((self.label_indices_ != start).sum())
-            info(f"posterior labels: {ran} sweeps, {self.history_['posterior_changed']} samples relabelled"
-                 + ("" if ran == self.sweeps else f" (of {self.sweeps}: the sampler's step budget)"))
+            how = ("" if ran == self.sweeps else f" (of {self.sweeps}: the sampler's step budget)" if ran < self.sweeps
+                   else f" (a wide posterior: {WIDE_CHAINS} chains, annealed from random labellings, then voting)")
+            info(f"posterior labels: {ran} sweeps, {self.history_['posterior_changed']} samples relabelled{how}")
         self.labels_ = [self.classes_[i] for i in self.label_indices_]
         self._ambiguity(bags, bag_labels)
         self.proba_, self.temperature_ = self._calibrated(Xs, np.asarray(self.label_indices_), bags, bag_labels)
