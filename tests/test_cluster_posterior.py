@@ -113,3 +113,41 @@ def test_a_start_that_breaks_a_bag_is_left_where_no_pair_can_repair_it() -> None
     with np.errstate(invalid="raise"):
         sampler.run(start, 5, 0)
     assert np.array_equal(sampler.final_, start)
+
+
+def _planted_wide(seed: int) -> tuple[np.ndarray, BagPolytope, np.ndarray, int]:
+    """60 labels linked into one component (40 bags of 7 samples listing 5 labels each)."""
+    rng = np.random.default_rng(seed)
+    K, d = 60, 8
+    mu = rng.normal(size=(K, d)) * 1.5
+    bags, need, y = [], [], []
+    for _ in range(40):
+        labs = rng.choice(K, size=5, replace=False)
+        ys = np.r_[labs, rng.choice(labs, size=2)]
+        bags.append(list(range(len(y), len(y) + len(ys))))
+        y.extend(ys.tolist())
+        need.append(sorted(labs.tolist()))
+    y_a = np.array(y)
+    Z = mu[y_a] + rng.normal(size=(len(y_a), d))
+    allowed = np.zeros((len(y_a), K), dtype=bool)
+    for r, n in zip(bags, need, strict=True):
+        allowed[np.ix_(r, n)] = True
+    return Z, BagPolytope(len(y_a), K, bags, need, allowed), y_a, K
+
+
+def test_a_wide_posterior_is_voted_by_annealed_chains_not_by_its_start() -> None:
+    """A component of 50 labels or more: four chains annealed from random labellings, then as many
+    sweeps voting. From a poor start (a random labelling that satisfies the bags) the answer recovers
+    far more labels than the one chain from that start did until round 8 (0.33 here; 0.49 now)."""
+    from wsl.actions.bag_posterior import widest_component
+
+    Z, dom, y, K = _planted_wide(1)
+    assert widest_component(dom, None) >= 50
+    start = dom.lmo_labels(np.random.default_rng(9).gumbel(size=(len(y), K)))
+    assert (start == y).mean() < 0.3
+    lab, share, ran = posterior_labels(Z, start, dom, K, False, 30, np.random.default_rng(0))
+    assert ran == 60  # 30 annealed, 30 voting
+    assert (lab == y).mean() > 0.42
+    assert np.allclose(share.sum(axis=1), 1)
+    for r, n in zip(dom.bags, dom.bag_labels, strict=True):
+        assert set(n) <= set(lab[r].tolist())
