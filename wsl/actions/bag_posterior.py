@@ -137,6 +137,7 @@ class BagPosterior:
         cnt = np.bincount(lab, minlength=K).astype(np.float64)
         S = one_hot_sum(lab, Z, K)
         sq = (S * S).sum(axis=1)  # |S_k|^2, kept up to date for the labels that move
+        en = self._energy(cnt, sq)  # each class's energy, likewise
         held = np.zeros((C * n_bags, K), dtype=np.int64)  # per bag, how many of its rows carry each label
         for c in range(C):
             for t, r in enumerate(self.dom.bags):
@@ -155,43 +156,47 @@ class BagPosterior:
                                                         col["bag"], col["chain"])
                 B, W = Ac.shape
                 rows_b = np.arange(B)
-                real_a = real[Ac] & valid_a
+                real_a3 = (real[Ac] & valid_a)[:, None, :]
                 pair_ok = valid_a[:, :, None] & valid_a[:, None, :]
                 bg_a = is_bg[Ac]
                 half_over_t = h_chain[of][:, None]
                 diag = np.arange(W)
+                sizes_m1 = sizes - 1
+                ab = np.empty((B, 2), dtype=np.int64)
+                add = np.empty((B, 3, W))
                 for _ in range(int(np.ceil(sizes.mean()))):
                     # a random pair (i, j) of distinct samples per bag
-                    a = (self.rng.random(B) * sizes).astype(np.int64)
-                    b = (a + 1 + (self.rng.random(B) * (sizes - 1)).astype(np.int64)) % sizes
-                    i, j = R[rows_b, a], R[rows_b, b]
-                    li, lj = lab[i], lab[j]
-                    # take them out
-                    # plain fancy-index updates, not ufunc.at: bags of one colour share no label but
-                    # background, whose sums are never read (its mean is fixed), and J holds one bag once
+                    ab[:, 0] = (self.rng.random(B) * sizes).astype(np.int64)
+                    ab[:, 1] = (ab[:, 0] + 1 + (self.rng.random(B) * sizes_m1).astype(np.int64)) % sizes
+                    ij = R[rows_b[:, None], ab]  # (B, 2)
+                    i, j = ij[:, 0], ij[:, 1]
+                    lij = lab[ij]
+                    li, lj = lij[:, 0], lij[:, 1]
+                    zp = Z[ij]  # (B, 2, d)
+                    # take them out; plain fancy-index updates, not ufunc.at: bags of one colour share no
+                    # label but background, whose sums are never read (its mean is fixed), and J holds a bag once
                     cnt[li] -= 1.0
                     cnt[lj] -= 1.0
-                    S[li] -= Z[i]
-                    S[lj] -= Z[j]
+                    S[li] -= zp[:, 0]
+                    S[lj] -= zp[:, 1]
                     held[J, li] -= 1
                     held[J, lj] -= 1
-                    sq[li] = (S[li] * S[li]).sum(axis=1)
-                    sq[lj] = (S[lj] * S[lj]).sum(axis=1)
+                    moved = lij.ravel()
+                    sq[moved] = np.einsum("kd,kd->k", S[moved], S[moved])
+                    en[moved] = self._energy(cnt[moved], sq[moved])
                     # listed labels the rest of the bag no longer carries: the pair must carry them
                     missing = need_a & (held[J[:, None], Ac] == 0)  # (B, W)
                     n_miss = missing.sum(axis=1)
-                    SA, nA, sqA = S[Ac], cnt[Ac], sq[Ac]  # (B, W, d), (B, W), (B, W)
-                    zp = np.stack([Z[i], Z[j]], axis=1)  # (B, 2, d)
+                    SA, sqA = S[Ac], sq[Ac]  # (B, W, d), (B, W)
                     dots = np.einsum("bwd,bpd->bpw", SA, zp)  # (B, 2, W)
-                    zsum = zp.sum(axis=1)
-                    # each sample alone, then both: counts and squared sums after the move, per label
-                    n3 = nA[:, None, :] + _ADDED
-                    s3 = sqA[:, None, :] + np.concatenate(
-                        [2 * dots + zz[np.stack([i, j], axis=1)][:, :, None],
-                         (2 * dots.sum(axis=1) + (zsum * zsum).sum(axis=1)[:, None])[:, None, :]], axis=1)
-                    E3 = np.where(real_a[:, None, :], self._energy(n3, s3) - self._energy(nA, sqA)[:, None, :], 0.0)
+                    zsum = zp[:, 0] + zp[:, 1]
+                    # each sample alone, then both: squared sums after the move, per label
+                    add[:, :2] = 2 * dots + zz[ij][:, :, None]
+                    add[:, 2] = 2 * (dots[:, 0] + dots[:, 1]) + np.einsum("bd,bd->b", zsum, zsum)[:, None]
+                    E3 = self._energy(cnt[Ac][:, None, :] + _ADDED, sqA[:, None, :] + add) - en[Ac][:, None, :]
+                    E3 = np.where(real_a3, E3, 0.0)
                     if self.bg is not None:
-                        bgc = bg_cost[np.stack([i, j], axis=1)]  # (B, 2)
+                        bgc = bg_cost[ij]  # (B, 2)
                         bgc = np.concatenate([bgc, bgc.sum(axis=1, keepdims=True)], axis=1)
                         E3 = E3 + np.where(bg_a[:, None, :], bgc[:, :, None], 0.0)
                     E = E3[:, 0, :, None] + E3[:, 1, None, :]  # (B, W, W): label of i, label of j
@@ -199,8 +204,8 @@ class BagPosterior:
                     # the pair must carry every missing label
                     covered = missing[:, :, None].astype(np.int64) + missing[:, None, :]
                     covered[:, diag, diag] = missing
-                    ok = (covered == n_miss[:, None, None]) & pair_ok
-                    E = np.where(ok & np.isfinite(E), E, np.inf).reshape(B, W * W)
+                    E[(covered != n_miss[:, None, None]) | ~pair_ok] = np.inf
+                    E = E.reshape(B, W * W)
                     low = E.min(axis=1, keepdims=True)
                     stuck = ~np.isfinite(low[:, 0])  # a start that breaks a bag (the truth, where a bag
                     E -= np.where(stuck[:, None], 0.0, low)  # lists an absent label): that pair stays
@@ -212,12 +217,13 @@ class BagPosterior:
                     lab[i], lab[j] = li, lj
                     cnt[li] += 1.0
                     cnt[lj] += 1.0
-                    S[li] += Z[i]
-                    S[lj] += Z[j]
+                    S[li] += zp[:, 0]
+                    S[lj] += zp[:, 1]
                     held[J, li] += 1
                     held[J, lj] += 1
-                    sq[li] = (S[li] * S[li]).sum(axis=1)
-                    sq[lj] = (S[lj] * S[lj]).sum(axis=1)
+                    moved = np.r_[li, lj]
+                    sq[moved] = np.einsum("kd,kd->k", S[moved], S[moved])
+                    en[moved] = self._energy(cnt[moved], sq[moved])
             if sweep >= burn:
                 local = lab.reshape(C, N) - (np.arange(C) * K0)[:, None]
                 for c in range(C):

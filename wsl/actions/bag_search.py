@@ -9,7 +9,7 @@ import math
 import numpy as np
 from scipy.cluster.hierarchy import DisjointSet
 
-from wsl.actions.bag_posterior import BagPosterior, noise_split
+from wsl.actions.bag_posterior import WIDE_LABELS, BagPosterior, noise_split
 from wsl.actions.gaussian import GaussianScorer, one_hot_sum, toward_spherical
 from wsl.solvers.bags import BagPolytope
 
@@ -82,7 +82,11 @@ class BagSearch:
                 sig.setdefault(a, set()).add(j)
         pairs = sorted({(a, b) for need in local_need for a in need for b in need if a < b and sig[a] != sig[b]},
                        key=lambda ab: -len(sig[ab[0]] & sig[ab[1]]) / len(sig[ab[0]] | sig[ab[1]]))
-        return BagPart(rows, cols, sub, pairs[:MAX_SWAP_PAIRS])
+        # a wide component's names are decided by the posterior step's annealed chains, which make these
+        # moves and more (Mining-YouTube noise 2: 0.2518 expected accuracy with 200 swap pairs, 0.2512
+        # with none, 142 -> 86 s a solve: the swaps were 80 % of the search there)
+        wide = len(ks) >= WIDE_LABELS
+        return BagPart(rows, cols, sub, [] if wide else pairs[:MAX_SWAP_PAIRS])
 
     def whiten(self, labels: np.ndarray) -> np.ndarray:
         return whiten(self.Xs, labels, self.K, self.shrinkage)
@@ -310,13 +314,14 @@ ANNEAL_DECAY = 0.9
 #: GIBBS_WORK candidate pairs x dimensions (about 5e7 a second). Mining-YouTube at noise 2 needs the
 #: length: 112 sweeps ended above the search's best collapsed likelihood (no win), 400 sweeps (~140 s)
 #: below it, the search's labelling 0.146 -> 0.237 expected accuracy (docs/benchmarks.md, cluster 4e)
-GIBBS_MIN_LABELS = 50
+GIBBS_MIN_LABELS = WIDE_LABELS
 GIBBS_T0 = 3.0
 GIBBS_COLD_SHARE = 0.25
 GIBBS_SWEEPS = 400
 GIBBS_WORK = 8_000_000_000
 
-#: name swaps tried per component and pass (Mining-YouTube's one component has thousands of candidates)
+#: name swaps tried per component and pass (Mining-YouTube's one component has thousands of candidates;
+#: components of WIDE_LABELS labels or more try none)
 MAX_SWAP_PAIRS = 200
 
 
