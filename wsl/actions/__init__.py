@@ -224,7 +224,7 @@ def cluster(features: str | os.PathLike[str] | np.ndarray, bags: Any, *, backgro
     ``.npy`` file or array; ``bags``: a bags JSON file, a :class:`wsl.data.bags.Bags`, or a list of
     ``{"samples": [...], "labels": [...]}``. Each sample's label is its most probable one under the
     posterior over labellings that satisfy every bag (``sweeps`` of Gibbs sampling from the refinement's
-    answer, or on components of 50 labels or more four chains annealed from random labellings; 0: that
+    answer, or on components of 50 labels or more eight chains annealed from random labellings; 0: that
     answer itself). The probabilities are cross-fitted over folds of bags at a temperature fitted on the
     held-out bags (``temperature`` given: that one). ``anneal=True`` adds the search's own annealed Gibbs
     start on components of 50 labels or more (the default until round 8: 3x the time there, no gain since

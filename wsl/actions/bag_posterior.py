@@ -281,7 +281,7 @@ def posterior_labels(Z: np.ndarray, labels: np.ndarray, dom: BagPolytope, K: int
     start (the search's answer) and fixes sigma2 / tau2 (within / between variance per dimension).
 
     A wide posterior (a component of WIDE_LABELS labels or more, as Mining-YouTube's 280) is sampled
-    differently: WIDE_CHAINS chains side by side from random labellings that satisfy the bags, annealed
+    differently: WIDE_CHAINS (8) chains side by side from random labellings that satisfy the bags, annealed
     from temperature WIDE_T0 to 1 over ``sweeps`` sweeps, then ``sweeps`` more voting, the votes pooled.
     There a few sweeps leave a chain where it started (from the true labels, 5 sweeps vote 0.48-0.51
     expected accuracy, 200 sweeps 0.30-0.35, what annealed chains from random labellings reach), and a
@@ -344,10 +344,12 @@ MAX_WORK = 100_000_000
 #: wide posteriors (see :func:`posterior_labels`): components of at least WIDE_LABELS labels (COIN's tasks
 #: have at most about 20, face tracks' cast 12, Mining-YouTube's one component 280) get WIDE_CHAINS chains
 #: annealed from WIDE_T0, their sweeps capped by WIDE_PAIRS candidate label pairs in all (Mining-YouTube:
-#: 5.5e5 a sweep and chain, about 0.35 s a sweep of four chains); a problem of over WIDE_PAIRS_SWEEP pairs
-#: a sweep (one bag of 600 samples listing 200 labels: 2.4e7) keeps the caps above
+#: 5.5e5 a sweep and chain, about 0.5 s a sweep of eight chains); a problem of over WIDE_PAIRS_SWEEP pairs
+#: a sweep (one bag of 600 samples listing 200 labels: 2.4e7) keeps the caps above. Mining-YouTube noise 2,
+#: one solve each: 4 chains x (100 + 100 sweeps) 0.251 expected accuracy in 86 s, 8 x (68 + 68) 0.265 in
+#: 75 s, 8 x (100 + 100) 0.275 in 112 s, 16 x (68 + 68) 0.270 in 103 s
 WIDE_LABELS = 50
-WIDE_CHAINS = 4
-WIDE_PAIRS = 600_000_000
+WIDE_CHAINS = 8
+WIDE_PAIRS = 1_200_000_000
 WIDE_T0 = 3.0
 WIDE_PAIRS_SWEEP = 2_000_000

@@ -17,7 +17,7 @@ the samples.
    labellings that satisfy every bag (class means integrated out), and each sample gets its most
    frequent label, decoded jointly by the same exact oracle (:mod:`wsl.actions.bag_posterior`);
    ``sweeps=0`` keeps the search's answer. On a component of many labels (Mining-YouTube: 280) a chain
-   from the search's answer stays near it, so there four chains annealed from random labellings vote.
+   from the search's answer stays near it, so there eight chains annealed from random labellings vote.
 
 Background: with ``background=None`` the class is used only when the data call for it: when some
 sample is in no bag, or a bag has more samples than labels and the model with a background class
