@@ -64,7 +64,8 @@ def test_cli_cluster_and_eval(tmp_path: Path, run_cli) -> None:
 
 
 def test_cli_no_anneal_reaches_the_library(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    """--no-anneal (skip the slow annealed starts on large components) is passed on; the default keeps them."""
+    """--anneal (the search's slow annealed starts on large components) is passed on; the default, like the
+    library's, leaves them out."""
     import wsl.actions
 
     seen: list[bool] = []
@@ -77,10 +78,10 @@ def test_cli_no_anneal_reaches_the_library(tmp_path: Path, run_cli, monkeypatch:
     monkeypatch.setattr(wsl.actions, "cluster", spy)
     X, bags, bag_labels, gold = _scenes(1, n_bags=10)
     feats, bj = _write(tmp_path, X, bags, bag_labels, gold)
-    for extra in ([], ["--no-anneal"]):
+    for extra in ([], ["--anneal"], ["--no-anneal"]):
         code, _, stderr = run_cli("cluster", feats, "--bags", bj, "-o", tmp_path / "o.json", "--sweeps", "0", *extra)
         assert code == 0, stderr
-    assert seen == [True, False]
+    assert seen == [False, True, False]
 
 
 def test_cli_cluster_bad_bags(tmp_path: Path, run_cli) -> None:
