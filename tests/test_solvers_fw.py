@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wsl.solvers.chains import ordering_chain, ordering_lmo_batch
+from wsl.solvers.chain_oracle import ordering_lmo_batch
+from wsl.solvers.chains import ordering_chain
 from wsl.solvers.diffrac import DiffracCost, one_hot
 from wsl.solvers.frank_wolfe import block_frank_wolfe, frank_wolfe
 from wsl.solvers.oracles import bags_lmo

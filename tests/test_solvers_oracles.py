@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from wsl.errors import BadInput
+from wsl.solvers.chain_oracle import ordering_lmo, ordering_lmo_batch
 from wsl.solvers.chain_posteriors import ordering_posteriors_batch
-from wsl.solvers.chains import ordering_chain, ordering_lmo, ordering_lmo_batch
+from wsl.solvers.chains import ordering_chain
 from wsl.solvers.narration import narration_lmo
 from wsl.solvers.oracles import bags_lmo, row_lmo
 
@@ -178,7 +179,8 @@ def test_state_scan_matches_frame_by_frame_programme(kind: int) -> None:
     """RaggedChains runs the DP one state at a time (cumulative costs and running minima) over padded
     length buckets; it must give the frame-by-frame programme's path, ties included (integer and zero
     costs tie exactly), for either memory layout of the cost, and return the path's total cost."""
-    from wsl.solvers.chains import Chain, RaggedChains, _FrameByFrame
+    from wsl.solvers.chain_oracle import RaggedChains, _FrameByFrame
+    from wsl.solvers.chains import Chain
 
     rng = np.random.default_rng(kind)
     for trial in range(60):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wsl.solvers.chains import Chain, RaggedChains, ordering_chain
+from wsl.solvers.chain_oracle import RaggedChains
+from wsl.solvers.chains import Chain, ordering_chain
 from wsl.solvers.order_polytope import OrderPolytope
 
 

@@ -32,8 +32,9 @@ from wsl.data.segments import BACKGROUND
 from wsl.errors import BadInput, WorkFailed
 from wsl.progress import Status, info, warn
 from wsl.solvers._threads import few_blas_threads
+from wsl.solvers.chain_oracle import ordering_lmo_batch
 from wsl.solvers.chain_posteriors import ordering_posteriors_batch
-from wsl.solvers.chains import Chain, ordering_chain, ordering_lmo_batch
+from wsl.solvers.chains import Chain, ordering_chain
 from wsl.solvers.diffrac import DiffracCost, balanced_class_weights, one_hot
 from wsl.solvers.ordering import solve_ordering
 from wsl.solvers.ordering_problem import OrderingProblem

@@ -1,4 +1,4 @@
-"""The soft counterpart of the ordering oracle (:mod:`wsl.solvers.chains`): per-frame posteriors of a
+"""The soft counterpart of the ordering oracle (:mod:`wsl.solvers.chain_oracle`): per-frame posteriors of a
 Gibbs distribution over each video's feasible paths, by forward-backward over padded batches, for the
 soft (annealed) assignments of label-actions' refinement."""
 
@@ -95,8 +95,9 @@ def _chain_posteriors(costs: Sequence[np.ndarray], chains: Sequence[Chain], beta
 def ordering_posteriors_batch(costs: Sequence[np.ndarray], chains: Sequence[Chain], beta: float = 1.0,
                               names: Sequence[str] | None = None, max_cells: int = 2_000_000
                               ) -> list[tuple[np.ndarray, float]]:
-    """The soft counterpart of :func:`~wsl.solvers.chains.ordering_lmo_batch`: for p(path) ~ exp(-beta * cost(path))
-    over the feasible paths of each video, the per-frame class marginals (T_v, K) and log Z.
+    """The soft counterpart of :func:`~wsl.solvers.chain_oracle.ordering_lmo_batch`: for
+    p(path) ~ exp(-beta * cost(path)) over the feasible paths of each video, the per-frame class marginals
+    (T_v, K) and log Z.
 
     As beta grows the marginals concentrate on the oracle's path; small beta spreads them, which
     annealed (soft) EM uses to avoid locking onto the first segmentation it sees.

@@ -5,8 +5,8 @@ Z minimising <G, Z>, returned as labels (one per row).
   appears at least once in it (exact, through ``linear_sum_assignment``).
 - :func:`row_lmo` — one label per row, nothing else.
 
-The ordering oracle (a monotone path through a chain of states) is in :mod:`wsl.solvers.chains`, the
-narration oracle in :mod:`wsl.solvers.narration`. Infeasible constraints raise
+The ordering oracle (a monotone path through a chain of states) is in
+:mod:`wsl.solvers.chain_oracle`, the narration oracle in :mod:`wsl.solvers.narration`. Infeasible constraints raise
 :class:`~wsl.errors.BadInput` naming the bag.
 """
 

@@ -30,7 +30,8 @@ import scipy.sparse
 from scipy.optimize import OptimizeResult
 
 from wsl.errors import BadInput
-from wsl.solvers.chains import Chain, RaggedChains, check_chain_lengths
+from wsl.solvers.chain_oracle import RaggedChains
+from wsl.solvers.chains import Chain, check_chain_lengths
 from wsl.solvers.order_polytope import OrderPolytope
 from wsl.solvers.prep import blocks_from_lengths
 
