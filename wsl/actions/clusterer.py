@@ -126,8 +126,6 @@ class BagClusterer(BaseEstimator):
             allowed[r] = False
             allowed[np.ix_(r, ([0] if with_bg else []) + ids)] = True
             need_idx.append(ids)
-        if not with_bg and not allowed.any(axis=1).all():
-            raise BadInput("a bag lists no label for its samples, so they need the background class", source)
         return classes, BagPolytope(N, len(classes), bags, need_idx, allowed, names, source)
 
     # -- fit -------------------------------------------------------------------------------------
@@ -147,20 +145,20 @@ class BagClusterer(BaseEstimator):
         for rows in bags:
             in_bag[[i for i in rows if isinstance(i, (int, np.integer)) and 0 <= i < N]] = True
         listed_bg = any(self.background in need for need in bag_labels)
+        # bags that list no label: their samples can only be background
         unnamed = [j for j, (rows, need) in enumerate(zip(bags, bag_labels, strict=True))
-                   if len(rows) and not set(need) - {self.background}]  # its samples can only be background
+                   if len(rows) and not set(need) - {self.background}]
+        first_unnamed = (names[unnamed[0]] if names is not None else f"#{unnamed[0]}") if unnamed else ""
         spare = any(len(set(rows)) > len(set(need) - {self.background}) for rows, need in zip(bags, bag_labels,
                                                                                             strict=True))
         if self.use_background is not None:
             options = [bool(self.use_background)]
             why = "as asked"
             if not self.use_background and unnamed:
-                name = names[unnamed[0]] if names is not None else f"#{unnamed[0]}"
-                raise BadInput(f"bag {name} lists no label, so its samples can only be background: let the "
+                raise BadInput(f"bag {first_unnamed} lists no label, so its samples can only be background: let the "
                                "background class be used", source)
         elif unnamed:
-            name = names[unnamed[0]] if names is not None else f"#{unnamed[0]}"
-            options, why = [True], f"{len(unnamed)} bag(s) list no label ({name} first)"
+            options, why = [True], f"{len(unnamed)} bag(s) list no label ({first_unnamed} first)"
         elif listed_bg or not in_bag.all():
             why = "the bags list it" if listed_bg else f"{int((~in_bag).sum())} samples are in no bag"
             options = [True]
