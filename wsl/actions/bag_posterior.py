@@ -316,17 +316,33 @@ def posterior_labels(Z: np.ndarray, labels: np.ndarray, dom: BagPolytope, K: int
     return dom.lmo_labels(np.minimum(cost, 1e6)), share, sweeps
 
 
-def widest_component(dom: BagPolytope, bg: int | None) -> int:
-    """The most labels (background aside) linked by sharing bags."""
+def bag_components(dom: BagPolytope, bg: int | None = None) -> list[list[int]]:
+    """The bags linked by sharing a listed label (``bg`` aside), each group in bag order, the groups in
+    the order of their first bag; a bag that lists no label is in none. The cluster search works on each
+    group (with its labels) on its own."""
     from scipy.cluster.hierarchy import DisjointSet
 
-    linked = DisjointSet(range(dom.n_classes))
-    for need in dom.bag_labels:
-        ks = [int(k) for k in need if k != bg]
-        for k in ks[1:]:
-            linked.merge(ks[0], k)
-    sizes = [len(s) for s in linked.subsets() if not (bg is not None and bg in s)]
-    return max(sizes, default=0)
+    linked = DisjointSet(range(len(dom.bags)))
+    first: dict[int, int] = {}
+    for j, need in enumerate(dom.bag_labels):
+        for k in need:
+            if int(k) == bg:
+                continue
+            if int(k) in first:
+                linked.merge(j, first[int(k)])
+            else:
+                first[int(k)] = j
+    groups: dict[int, list[int]] = {}
+    for j, need in enumerate(dom.bag_labels):
+        if any(int(k) != bg for k in need):
+            groups.setdefault(linked[j], []).append(j)
+    return list(groups.values())
+
+
+def widest_component(dom: BagPolytope, bg: int | None) -> int:
+    """The most labels (background aside) linked by sharing bags."""
+    return max((len({int(k) for j in js for k in dom.bag_labels[j]} - {bg}) for js in bag_components(dom, bg)),
+               default=0)
 
 
 #: the share of sweeps before votes are counted

@@ -7,9 +7,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.cluster.hierarchy import DisjointSet
 
-from wsl.actions.bag_posterior import WIDE_LABELS, BagPosterior, noise_split
+from wsl.actions.bag_posterior import WIDE_LABELS, BagPosterior, bag_components, noise_split
 from wsl.actions.gaussian import GaussianScorer, one_hot_sum, toward_spherical
 from wsl.solvers.bags import BagPolytope
 
@@ -45,19 +44,7 @@ class BagSearch:
         self.gibbs = gibbs
         self.bg = 0 if with_bg else None
         self.prior_samples = 1.0  # the class means' prior weight, set from the data each outer round
-        linked = DisjointSet(range(len(dom.bags)))
-        first: dict[int, int] = {}
-        for j, need in enumerate(dom.bag_labels):
-            for k in need:
-                if int(k) in first:
-                    linked.merge(j, first[int(k)])
-                else:
-                    first[int(k)] = j
-        groups: dict[int, list[int]] = {}
-        for j, need in enumerate(dom.bag_labels):
-            if len(need):
-                groups.setdefault(linked[j], []).append(j)
-        self.parts = [self._part(js) for js in groups.values()]
+        self.parts = [self._part(js) for js in bag_components(dom)]
         covered = np.zeros(dom.n_rows, dtype=bool)
         for part in self.parts:
             covered[part.rows] = True
