@@ -56,13 +56,8 @@ class OrderPolytopeQP:
                           shape=(N * K, N * M))
         a0 = np.zeros(N * K)
         a0[np.arange(N) * K + poly.lab[:, M]] = 1.0
-        ea, eb = [], []
-        for fam in poly.families:  # each family's chains: consecutive nodes nondecreasing
-            o = fam.order.astype(np.int64)
-            same = fam.chain[1:] == fam.chain[:-1]
-            ea.append(o[:-1][same])
-            eb.append(o[1:][same])
-        self.ea, self.eb = np.concatenate(ea), np.concatenate(eb)
+        pairs = list(poly.edges())
+        self.ea, self.eb = np.concatenate([a for a, _ in pairs]), np.concatenate([b for _, b in pairs])
         self.copies = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         if len(poly.eq_nodes):
             order = np.argsort(poly.eq_comp, kind="stable")

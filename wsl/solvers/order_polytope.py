@@ -23,7 +23,7 @@ clamps), which is what a certificate needs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import scipy.sparse
@@ -49,10 +49,6 @@ class _Family:
     def __init__(self, order: np.ndarray, chain_id: np.ndarray):
         self.order = order
         self.chain = chain_id
-
-    @property
-    def offset(self) -> np.ndarray:
-        return self.chain
 
     def project(self, x: np.ndarray) -> None:
         """Replace every chain of x (flat) by its isotonic regression, in place."""
@@ -302,15 +298,19 @@ class OrderPolytope:
             mean = np.bincount(self.eq_comp, x[self.eq_nodes], minlength=len(self.eq_size)) / self.eq_size
             x[self.eq_nodes] = mean[self.eq_comp]
 
+    def edges(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Per family, the order constraints as flat node pairs (a, b): c[a] <= c[b]."""
+        for fam in self.families:
+            o = fam.order.astype(np.int64)
+            same = fam.chain[1:] == fam.chain[:-1]
+            yield o[:-1][same], o[1:][same]
+
     def violation(self, c: np.ndarray) -> float:
         """The largest violation of any constraint at c."""
         x = c.ravel()
         worst = float(max(np.max(self.lo.ravel() - x, initial=0.0), np.max(x - self.hi.ravel(), initial=0.0)))
-        for fam in self.families:
-            v = x[fam.order]
-            same = fam.offset[1:] == fam.offset[:-1]
-            if same.any():
-                worst = max(worst, float(np.max((v[:-1] - v[1:])[same], initial=0.0)))
+        for a, b in self.edges():
+            worst = max(worst, float(np.max(x[a] - x[b], initial=0.0)))
         if len(self.eq_nodes):
             hi_c = np.full(len(self.eq_size), -np.inf)
             np.maximum.at(hi_c, self.eq_comp, x[self.eq_nodes])
