@@ -1,4 +1,4 @@
-"""How tight two lower bounds on the ordering problem's optimum are at APG's iterates, one JSON line.
+"""How tight lower bounds on the ordering problem's optimum are at APG's iterates, one JSON line.
 
 The problem is bench_ordering_scale.py's, small enough for cvxpy. Its exact optimum f* comes from
 the order-polytope form (cumulative coordinates c, `wsl.solvers.order_polytope`), checked against
@@ -11,13 +11,17 @@ iterations (``--iters``), at the iterate c_k (repaired to be exactly feasible):
 - ``relaxed[tol]``: (f* - LB_S) / f* for LB_S = the exact minimum (cvxpy) over the polytope cut by
   only the constraints within ``tol`` of tight at c_k (and the cells fixed by the chain), with how many
   of the order constraints that keeps. Fewer constraints: a relaxation, so LB_S <= f* always; once
-  the kept set holds the constraints active at the optimum, LB_S = f*.
+  the kept set holds the constraints active at the optimum, LB_S = f*;
+- ``face[tol]`` (with ``--face-tols``): (f* - LB) / f* for the FW bound at the minimiser of f over
+  the affine hull of the face read off c_k (cells tied by constraints within ``tol`` of tight move
+  together; :class:`FaceBound`), and ``face_at_optimum`` the same for the face of cvxpy's optimum.
 
-A certificate built on the second needs a cheap dual bound for the relaxed problem; this benchmark
-only measures how far such a certificate could go (docs/benchmarks.md 2h).
+A certificate built on LB_S needs a cheap dual bound for the relaxed problem; this benchmark only
+measures how far such a certificate could go, and whether the face of an iterate gives one
+(docs/benchmarks.md 2h, 2i).
 
     python benchmarks/bench_ordering_relaxation.py [--videos 20] [--frames 1800] [--d 64]
-        [--iters 200 400 800] [--tols 1e-4 1e-3]
+        [--iters 200 400 800] [--tols 1e-4 1e-3] [--face-tols 1e-6 1e-4 1e-3]
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from wsl.solvers._threads import few_blas_threads
 from wsl.solvers.order_polytope import OrderPolytope
@@ -89,6 +94,7 @@ class OrderPolytopeQP:
         prob.solve(solver="CLARABEL", tol_gap_abs=1e-14, tol_gap_rel=1e-12, tol_feas=1e-12)
         if prob.status != "optimal":
             raise RuntimeError(f"cvxpy: {prob.status}")
+        self.x = np.clip(np.asarray(x.value), self.lo, self.hi).reshape(N, M)  # the minimiser, in c
         return float(prob.value)
 
     def relaxed(self, c: np.ndarray, tol: float) -> tuple[float, int]:
@@ -102,6 +108,79 @@ class OrderPolytopeQP:
         return self.solve(keep, (lo, hi)), int(keep.sum())
 
 
+class FaceBound:
+    """The Frank-Wolfe bound f(Y) - gap(Y) (valid at any Y, feasible or not) at Y = the minimiser of f
+    over the affine hull of a face: the cells tied by the order constraints within ``tol`` of tight at c
+    move together, those within ``tol`` of a bound stay there. If the face is the optimum's, Y is an
+    optimum and the bound is exact; the question is whether the face can be read off an iterate."""
+
+    def __init__(self, p: OrderingProblem, poly: OrderPolytope):
+        self.p, self.poly = p, poly
+        self.sup = p.support()
+        self.sc = self.sup.state_cells(poly.lab, poly.real_states())
+        self.pairs = list(poly.edges())
+        if len(poly.eq_nodes):
+            order = np.argsort(poly.eq_comp, kind="stable")
+            nodes, comp = poly.eq_nodes[order], poly.eq_comp[order]
+            same = comp[1:] == comp[:-1]
+            self.pairs.append((nodes[:-1][same], nodes[1:][same]))
+
+    def bound(self, c: np.ndarray, tol: float, steps: int = 200) -> float:
+        p, poly, sup, sc = self.p, self.poly, self.sup, self.sc
+        x = c.ravel()
+        nn = x.size
+        tight = [np.abs(x[a] - x[b]) <= tol for a, b in self.pairs]
+        a = np.concatenate([a[m] for (a, _), m in zip(self.pairs, tight, strict=True)])
+        b = np.concatenate([b[m] for (_, b), m in zip(self.pairs, tight, strict=True)])
+        _, comp = connected_components(sp.coo_matrix((np.ones(len(a)), (a, b)), shape=(nn, nn)), directed=False)
+        lo, hi = poly.lo.ravel().astype(np.float64), poly.hi.ravel().astype(np.float64)
+        at_lo, at_hi = x <= lo + tol, x >= hi - tol  # the cells the chain fixes are both
+        n_comp = int(comp.max()) + 1
+        touches_lo = np.bincount(comp, at_lo, minlength=n_comp) > 0
+        touches_hi = np.bincount(comp, at_hi, minlength=n_comp) > 0
+        # a component at a bound stays there (the lower one when it touches both, as a fixed 0 cell can)
+        fixed_val = np.where(touches_lo, np.bincount(comp, np.where(at_lo, lo, 0), minlength=n_comp)
+                             / np.maximum(np.bincount(comp, at_lo, minlength=n_comp), 1), 1.0)
+        free = ~(touches_lo | touches_hi)
+        fid = np.cumsum(free) - 1
+        cell_free = free[comp]
+        slot = fid[comp][cell_free]
+        base = np.where(cell_free, 0.0, fixed_val[comp])
+        theta = np.bincount(slot, x[cell_free]) / np.bincount(slot)
+        lin = p.c[sup.cell_class]
+
+        def c_of(th: np.ndarray, with_base: bool = True) -> np.ndarray:
+            out = base.copy() if with_base else np.zeros(nn)
+            out[cell_free] = th[slot]
+            return out.reshape(c.shape)
+
+        def grad_theta(Gs: np.ndarray) -> np.ndarray:
+            return np.bincount(slot, poly.grad_c_cells(Gs, sc).ravel()[cell_free], minlength=len(theta))
+
+        def gradient(Zs: np.ndarray, drop: np.ndarray | None = None) -> np.ndarray:
+            U, col, _ = p.stats_cells(sup, Zs)
+            Gs = p.grad_cells(sup, Zs, p._solve(U), col)
+            return grad_theta(Gs if drop is None else Gs - drop)
+
+        a0 = poly.to_cells(np.zeros(c.shape), sc, sup.n_cells)  # c -> Z is affine: its constant part
+        r = -gradient(poly.to_cells(c_of(theta), sc, sup.n_cells))
+        d = r.copy()
+        rr = float(r @ r)
+        for _ in range(steps):  # conjugate gradient on the face's values (f is quadratic)
+            dZ = poly.to_cells(c_of(d, False), sc, sup.n_cells) - a0
+            Hd = gradient(dZ, lin)
+            dHd = float(d @ Hd)
+            if dHd <= 0 or rr == 0:
+                break
+            step = rr / dHd
+            theta += step * d
+            r -= step * Hd
+            rr, rr_old = float(r @ r), rr
+            d = r + (rr / rr_old) * d
+        f_y, gap_y = p.value_and_gap(sup, poly.to_cells(c_of(theta), sc, sup.n_cells))
+        return f_y - gap_y
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--videos", type=int, default=20)
@@ -111,6 +190,9 @@ def main() -> None:
     ap.add_argument("--lam", type=float, default=1e-2)
     ap.add_argument("--iters", type=int, nargs="+", default=[200, 400, 800])
     ap.add_argument("--tols", type=float, nargs="+", default=[1e-4, 1e-3])
+    ap.add_argument("--face-tols", type=float, nargs="*", default=[],
+                    help="also the FW bound at the minimiser over the face read off the iterate at these tols "
+                         "(and off cvxpy's optimum at 1e-7: face_at_optimum)")
     a = ap.parse_args()
     X, lengths, chains, lab0 = instance(a.videos, a.frames, a.d, a.classes)
     out: dict[str, Any] = {"benchmark": "ordering_relaxation", "videos": a.videos, "frames": len(X), "d": a.d,
@@ -125,6 +207,9 @@ def main() -> None:
         f_flow, _ = ordering_reference(X, lengths, chains, a.classes, lam=a.lam)
         out.update(f_star=f_star, flow_form_rel_diff=float(f"{(f_flow - f_star) / f_star:.3g}"),
                    order_constraints=len(qp.ea))
+        faces = FaceBound(p, poly) if a.face_tols else None
+        if faces is not None:
+            out["face_at_optimum"] = float(f"{(f_star - faces.bound(qp.x, 1e-7)) / f_star:.3g}")
         rows = []
         for k in a.iters:
             r = solve_ordering(p, lab0, method="apg", max_iter=k, rtol=0.0)
@@ -136,6 +221,8 @@ def main() -> None:
                 lb, kept = qp.relaxed(c, tol)
                 row[f"relaxed[{tol:g}]"] = float(f"{(f_star - lb) / f_star:.3g}")
                 row[f"kept[{tol:g}]"] = kept
+            for tol in a.face_tols if faces is not None else []:
+                row[f"face[{tol:g}]"] = float(f"{(f_star - faces.bound(c, tol)) / f_star:.3g}")
             rows.append(row)
         out["at"] = rows
     print(json.dumps(out))
