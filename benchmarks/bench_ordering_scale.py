@@ -86,6 +86,7 @@ def main() -> None:
     ap.add_argument("--certify-baseline", default="pairwise", choices=["pairwise", "fw", "none"])
     ap.add_argument("--certify-iters", type=int, default=100_000, help="most iterations of the certified solves")
     ap.add_argument("--rre", type=int, default=10, help="APG's extrapolation window for its bound (0: none)")
+    ap.add_argument("--no-average", action="store_true", help="APG's bound without the mean of its recent iterates")
     ap.add_argument("--reference-iters", type=int, default=0,
                     help="after the certified solve, a reference APG solve of this many iterations; the JSON then "
                          "has a trace of the certified solve: [iterations, CPU s, objective above the reference's, "
@@ -137,7 +138,8 @@ def main() -> None:
 
                 t0 = time.perf_counter()
                 cert = solve_ordering(prob, lab0, method=method, max_iter=a.certify_iters, rtol=a.rtol, rre=a.rre,
-                                      max_seconds=a.certify_seconds, clock=time.process_time, callback=seen)
+                                      average=not a.no_average, max_seconds=a.certify_seconds, clock=time.process_time,
+                                      callback=seen)
                 out.update({f"{key}_method": method, f"{key}_iters": int(cert.nit), f"{key}_gap_at_cpu_s": marks,
                             f"{key}_seconds": round(time.perf_counter() - t0, 1),
                             f"{key}_cpu_seconds": round(time.process_time() - c0, 1),

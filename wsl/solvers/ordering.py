@@ -32,7 +32,8 @@ from wsl.solvers.ordering_problem import OrderingProblem
 def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str = "apg", max_iter: int = 500,
                    atol: float = 0.0, rtol: float = 1e-3, max_seconds: float | None = None,
                    clock: Callable[[], float] | None = None,
-                   callback: Callable[[OptimizeResult], Any] | None = None, rre: int = 10) -> OptimizeResult:
+                   callback: Callable[[OptimizeResult], Any] | None = None, rre: int = 10,
+                   average: bool = True) -> OptimizeResult:
     """Minimise the ordering problem from the vertex ``labels0`` (N,) (each frame labelled with a
     class of its video's chain).
 
@@ -41,7 +42,8 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
     Returns an OptimizeResult (x (N, K), fun, gap certified (fun minus ``lower_bound``, the best
     bound on f* seen), fw_gap (the Frank-Wolfe gap at x), nit, success, message, history of
     (f, gap)); ``"apg"`` checks the gap every 20 iterations, also at the reduced-rank extrapolation
-    of its last ``rre`` steps (0: not). ``callback`` gets a summary (fun, gap, nit) at every check.
+    of its last ``rre`` steps (0: not) and, with ``average``, at the mean of its recent iterates.
+    ``callback`` gets a summary (fun, gap, nit) at every check.
     """
     import time
 
@@ -52,6 +54,6 @@ def solve_ordering(problem: OrderingProblem, labels0: np.ndarray, *, method: str
     clock = clock or time.perf_counter
     if method == "apg":
         return solve_apg(problem, labels0, max_iter=max_iter, atol=atol, rtol=rtol, max_seconds=max_seconds,
-                         clock=clock, callback=callback, rre=rre)
+                         clock=clock, callback=callback, rre=rre, average=average)
     return solve_fw(problem, labels0, pairwise=method == "pairwise", max_iter=max_iter, atol=atol, rtol=rtol,
                     max_seconds=max_seconds, clock=clock, callback=callback)
