@@ -81,6 +81,25 @@ def test_ordering_optimum_matches_cvxpy(method: str) -> None:
     assert p.value(res.x) == pytest.approx(res.fun, rel=1e-6)
 
 
+def test_apg_bound_at_the_mean_of_iterates_is_valid_and_only_tightens() -> None:
+    """The mean of recent iterates only adds bound evaluations: the iterates are the same, the best
+    bound is at least as high, and it stays below cvxpy's optimum."""
+    from wsl.solvers.reference import ordering_reference
+
+    rng = np.random.default_rng(7)
+    V, K, d = 8, 5, 6
+    lengths = rng.integers(12, 20, V)
+    trs = [list(rng.integers(1, K, size=int(rng.integers(1, 4)))) for _ in range(V)]
+    X = standardize(rng.normal(size=(int(lengths.sum()), d)))[0]
+    p = OrderingProblem(X, lengths, [ordering_chain(t) for t in trs], K, 1e-2)
+    lab0 = p.oracle(np.zeros((int(lengths.sum()), K)))
+    runs = [solve_ordering(p, lab0, max_iter=300, rtol=0.0, average=a) for a in (False, True)]
+    f_ref, _ = ordering_reference(X, lengths, [ordering_chain(t) for t in trs], K, 1e-2)
+    np.testing.assert_array_equal(runs[0].c, runs[1].c)
+    assert runs[1].lower_bound > runs[0].lower_bound  # here the mean gives the best bound
+    assert runs[1].lower_bound <= f_ref + 1e-9
+
+
 def test_estimators_follow_the_sklearn_contract() -> None:
     for est in (OrderingLabeler(lam=0.5, refine=3), BagClusterer(lam=0.5, starts=1)):
         c = clone(est)
