@@ -47,6 +47,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_ordering_scale import instance  # noqa: E402
 
 
+def copy_pairs(poly: OrderPolytope) -> tuple[np.ndarray, np.ndarray]:
+    """The cells that must be equal (copies of a state that must be left) as chained node pairs (a, b)."""
+    if not len(poly.eq_nodes):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = np.argsort(poly.eq_comp, kind="stable")
+    nodes, comp = poly.eq_nodes[order], poly.eq_comp[order]
+    same = comp[1:] == comp[:-1]
+    return nodes[:-1][same], nodes[1:][same]
+
+
 class OrderPolytopeQP:
     """The problem in cvxpy over c (every cell of the N x M grid; padding fixed at 1), with a chosen
     subset of the order constraints."""
@@ -63,12 +73,7 @@ class OrderPolytopeQP:
         a0[np.arange(N) * K + poly.lab[:, M]] = 1.0
         pairs = list(poly.edges())
         self.ea, self.eb = np.concatenate([a for a, _ in pairs]), np.concatenate([b for _, b in pairs])
-        self.copies = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-        if len(poly.eq_nodes):
-            order = np.argsort(poly.eq_comp, kind="stable")
-            nodes, comp = poly.eq_nodes[order], poly.eq_comp[order]
-            same = comp[1:] == comp[:-1]
-            self.copies = (nodes[:-1][same], nodes[1:][same])
+        self.copies = copy_pairs(poly)
         self.lo, self.hi = poly.lo.ravel().astype(np.float64), poly.hi.ravel().astype(np.float64)
         self.A, self.a0, self.p, self.shape = A, a0, p, (N, M)
 
@@ -118,12 +123,7 @@ class FaceBound:
         self.p, self.poly = p, poly
         self.sup = p.support()
         self.sc = self.sup.state_cells(poly.lab, poly.real_states())
-        self.pairs = list(poly.edges())
-        if len(poly.eq_nodes):
-            order = np.argsort(poly.eq_comp, kind="stable")
-            nodes, comp = poly.eq_nodes[order], poly.eq_comp[order]
-            same = comp[1:] == comp[:-1]
-            self.pairs.append((nodes[:-1][same], nodes[1:][same]))
+        self.pairs = [*poly.edges(), copy_pairs(poly)]  # the copies are tied like tight edges
 
     def bound(self, c: np.ndarray, tol: float, steps: int = 200) -> float:
         p, poly, sup, sc = self.p, self.poly, self.sup, self.sc

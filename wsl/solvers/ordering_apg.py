@@ -78,17 +78,18 @@ def solve_apg(p: OrderingProblem, labels0: np.ndarray, *, max_iter: int, atol: f
                 f_w, fw_w = p.value_and_gap(sup, Zw)
                 del Zw
                 best_lb = max(best_lb, f_w - fw_w)
-            if acc is not None and nit - acc_start >= check_every:
-                acc /= nit - acc_start  # the mean, in place (a restart or the sum again follows)
+            n_in = nit - acc_start
+            if acc is not None and n_in >= check_every:
+                acc /= n_in  # the mean in place: no (N, M) temporary at the check, where the solve's memory peaks
                 Za = poly.to_cells(acc, sc, sup.n_cells)
                 f_a, fw_a = p.value_and_gap(sup, Za)
                 del Za
                 best_lb = max(best_lb, f_a - fw_a)
-                if nit - acc_start > nit // 2:
+                if n_in > nit // 2:  # the window restarts once it spans more than half the run
                     acc[:] = 0.0
                     acc_start = nit
                 else:
-                    acc *= nit - acc_start
+                    acc *= n_in
             Zf = poly.to_cells(poly.repair(c), sc, sup.n_cells)
             f_f, fw_f = p.value_and_gap(sup, Zf)
             lb = f_f - fw_f
